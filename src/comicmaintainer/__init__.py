@@ -1,0 +1,8 @@
+"""ComicMaintainer: keeps a comic library tidy."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("comicmaintainer")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0.0.0"
