@@ -1,0 +1,289 @@
+"""Settings: environment variables say where things live, ``config.json`` holds what a person may edit.
+
+Load order: defaults, then environment variables (``WATCHED_DIR``, ``CONFIG_DIR`` …), then the
+editable keys from ``CONFIG_DIR/config.json``. Every value is checked here, once, so the rest of the
+program can trust a ``Settings`` object. Any bad value raises ``ConfigError`` whose message is one
+plain line naming the key and the value.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from comicmaintainer.domain.naming import DEFAULT_TEMPLATE, NamingRules, TemplateError, validate_template
+
+KIB = 1024
+MIB = 1024 * KIB
+GIB = 1024 * MIB
+DEFAULT_CONFIG_DIR = "/Config"
+_TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
+_FALSE_WORDS = frozenset({"false", "0", "no", "off"})
+
+
+class ConfigError(Exception):
+    """A setting that cannot be used; ``str()`` is one plain line."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    watched_dir: Path
+    duplicate_dir: Path | None
+    config_dir: Path
+    max_workers: int = 4
+    log_max_bytes: int = 5 * MIB
+    debug: bool = False
+    filename_format: str = DEFAULT_TEMPLATE
+    issue_padding: int = 4
+    watcher_enabled: bool = True
+    watcher_polling: bool = False
+    polling_interval: float = 10.0
+    quiet_period: float = 5.0
+    convert_cbr_to_cbz: bool = True
+    job_retention_days: int = 7
+
+    @property
+    def db_path(self) -> Path:
+        return self.config_dir / "store" / "comicmaintainer.db"
+
+    @property
+    def log_path(self) -> Path:
+        return self.config_dir / "Log" / "ComicMaintainer.log"
+
+    @property
+    def config_json(self) -> Path:
+        return self.config_dir / "config.json"
+
+    @property
+    def journal_dir(self) -> Path:
+        return self.config_dir / "journal"
+
+    @property
+    def thumbs_dir(self) -> Path:
+        return self.config_dir / "cache" / "thumbs"
+
+    @property
+    def naming(self) -> NamingRules:
+        return NamingRules(template=self.filename_format, padding=self.issue_padding)
+
+
+@dataclass(frozen=True)
+class KeySpec:
+    """The type of one typed setting and, for numbers, its inclusive bounds."""
+
+    kind: type
+    minimum: float | None = None
+    maximum: float | None = None
+
+    def describe(self) -> str:
+        names = {bool: "true or false", int: "an integer", float: "a number", str: "text"}
+        text = names[self.kind]
+        if self.minimum is not None and self.maximum is not None:
+            text += f" from {_plain_number(self.minimum)} to {_plain_number(self.maximum)}"
+        return text
+
+
+EDITABLE_KEYS: Mapping[str, KeySpec] = MappingProxyType(
+    {
+        "filename_format": KeySpec(str),
+        "issue_padding": KeySpec(int, 0, 10),
+        "watcher_enabled": KeySpec(bool),
+        "watcher_polling": KeySpec(bool),
+        "polling_interval": KeySpec(float, 1, 3600),
+        "quiet_period": KeySpec(float, 0, 3600),
+        "log_max_bytes": KeySpec(int, 64 * KIB, GIB),
+        "convert_cbr_to_cbz": KeySpec(bool),
+        "job_retention_days": KeySpec(int, 0, 3650),
+    }
+)
+
+# Settings that only the environment sets (they matter before the UI exists), keyed by variable name.
+_ENV_KEYS: Mapping[str, tuple[str, KeySpec]] = MappingProxyType(
+    {
+        "MAX_WORKERS": ("max_workers", KeySpec(int, 1, 64)),
+        "LOG_MAX_BYTES": ("log_max_bytes", EDITABLE_KEYS["log_max_bytes"]),
+        "DEBUG_MODE": ("debug", KeySpec(bool)),
+        "WATCHER_POLLING": ("watcher_polling", EDITABLE_KEYS["watcher_polling"]),
+        "WATCHER_POLLING_INTERVAL": ("polling_interval", EDITABLE_KEYS["polling_interval"]),
+    }
+)
+
+
+def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
+    """Build settings from ``environ`` and ``config.json``; create the config folders if missing."""
+    watched = _watched_dir(environ)
+    duplicate = environ.get("DUPLICATE_DIR", "").strip()
+    config_dir = Path(environ.get("CONFIG_DIR", "").strip() or DEFAULT_CONFIG_DIR)
+    values: dict[str, Any] = {}
+    for var, (field, spec) in _ENV_KEYS.items():
+        raw = environ.get(var, "").strip()
+        if raw:
+            values[field] = _coerce(var, spec, raw)
+    settings = Settings(
+        watched_dir=watched,
+        duplicate_dir=Path(duplicate) if duplicate else None,
+        config_dir=config_dir,
+        **values,
+    )
+    _make_folders(settings)
+    stored = _read_config_json(settings.config_json)
+    return dataclasses.replace(settings, **_validate_editable(stored, where="config.json: "))
+
+
+def save_config(settings: Settings, **changes: object) -> Settings:
+    """Check ``changes`` like ``load_settings`` does, merge them into ``config.json`` atomically."""
+    checked = _validate_editable(changes, where="")
+    stored = _read_config_json(settings.config_json)
+    stored.update(checked)
+    text = json.dumps(stored, indent=2, sort_keys=True) + "\n"
+    settings.config_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        _atomic_write_text(settings.config_json, text)
+    except OSError as exc:
+        raise ConfigError(f"cannot write {settings.config_json}: {exc.strerror or exc}") from None
+    return dataclasses.replace(settings, **checked)
+
+
+def settings_as_dict(settings: Settings) -> dict[str, Any]:
+    """All settings as JSON-ready values (paths as strings), plus which keys the UI may edit."""
+    out: dict[str, Any] = {}
+    for field in dataclasses.fields(settings):
+        value = getattr(settings, field.name)
+        out[field.name] = str(value) if isinstance(value, Path) else value
+    out["editable"] = sorted(EDITABLE_KEYS)
+    return out
+
+
+def _watched_dir(environ: Mapping[str, str]) -> Path:
+    raw = environ.get("WATCHED_DIR", "").strip()
+    if not raw:
+        raise ConfigError("WATCHED_DIR is not set; point it at your comic library")
+    path = Path(raw)
+    if not path.exists():
+        raise ConfigError(f"WATCHED_DIR {raw} does not exist")
+    if not path.is_dir():
+        raise ConfigError(f"WATCHED_DIR {raw} is not a folder")
+    return path
+
+
+def _make_folders(settings: Settings) -> None:
+    for folder in (settings.config_dir, settings.db_path.parent, settings.log_path.parent):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            reason = exc.strerror or exc
+            raise ConfigError(f"CONFIG_DIR folder {folder} cannot be created: {reason}") from None
+
+
+def _read_config_json(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} must hold a JSON object, got {type(data).__name__}")
+    return data
+
+
+def _validate_editable(values: Mapping[str, object], *, where: str) -> dict[str, Any]:
+    """Coerce and check each editable value; ``where`` prefixes messages (e.g. ``config.json: ``)."""
+    checked: dict[str, Any] = {}
+    for key, raw in values.items():
+        spec = EDITABLE_KEYS.get(key)
+        if spec is None:
+            allowed = ", ".join(sorted(EDITABLE_KEYS))
+            raise ConfigError(f"{where}unknown setting {_show(key)}; editable settings are {allowed}")
+        checked[key] = _coerce(f"{where}{key}", spec, raw)
+    if "filename_format" in checked:
+        try:
+            validate_template(checked["filename_format"])
+        except TemplateError as exc:
+            shown = _show(checked["filename_format"])
+            raise ConfigError(f"{where}filename_format {shown} is refused: {exc}") from None
+    return checked
+
+
+def _coerce(name: str, spec: KeySpec, raw: object) -> Any:
+    """Turn ``raw`` (env text or a JSON value) into ``spec.kind`` or raise a one-line ConfigError."""
+    value = _convert(spec.kind, raw)
+    if value is None or not _in_bounds(spec, value):
+        raise ConfigError(f"{name} must be {spec.describe()}, got {_show(raw)}")
+    return value
+
+
+def _convert(kind: type, raw: object) -> Any:
+    """The converted value, or None when ``raw`` cannot be read as ``kind``."""
+    if kind is str:
+        return raw if isinstance(raw, str) else None
+    if kind is bool:
+        if isinstance(raw, bool):
+            return raw
+        word = raw.strip().lower() if isinstance(raw, str) else None
+        return True if word in _TRUE_WORDS else False if word in _FALSE_WORDS else None
+    if isinstance(raw, bool):  # bool is an int subclass; `true` is not a number here
+        return None
+    if kind is int:
+        if isinstance(raw, int):
+            return raw
+        return _parse_or_none(int, raw)
+    number = raw if isinstance(raw, int | float) else _parse_or_none(float, raw)
+    return float(number) if number is not None and math.isfinite(number) else None
+
+
+def _parse_or_none(kind: type[int] | type[float], raw: object) -> int | float | None:
+    """Parse text as ``kind``; anything that is not text, or not that kind of number, gives None."""
+    if not isinstance(raw, str):
+        return None
+    try:
+        return kind(raw.strip())
+    except ValueError:
+        return None
+
+
+def _in_bounds(spec: KeySpec, value: Any) -> bool:
+    if spec.minimum is not None and value < spec.minimum:
+        return False
+    return not (spec.maximum is not None and value > spec.maximum)
+
+
+def _show(value: object) -> str:
+    """A short, single-line rendering of a bad value for an error message."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _plain_number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    """Write via a temp file in the same folder so a crash leaves the old or the new file, never half."""
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)  # makes the rename itself survive a power cut
+    finally:
+        os.close(dir_fd)

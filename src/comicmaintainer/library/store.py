@@ -1,0 +1,517 @@
+"""The SQLite store: the only module that speaks SQL.
+
+One database file (``CONFIG_DIR/store/comicmaintainer.db``) holds the files table, the history of
+changes (for undo and for finishing interrupted work) and key-value preferences.
+
+Concurrency: all writes go through one connection guarded by a lock, each inside
+``BEGIN IMMEDIATE … COMMIT``; reads use one connection per thread. In WAL mode readers never
+block the writer nor each other, so the watcher, job workers and web requests can share one
+``Store``. Schema changes are numbered ``migrations/NNNN_*.sql`` files, applied in order; the
+applied number is kept in ``PRAGMA user_version``.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import re
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from enum import StrEnum
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+# Pragmas, in one place.
+# - journal_mode=WAL: readers see a consistent snapshot while the single writer commits.
+# - synchronous=NORMAL: with WAL a crash of the program loses nothing committed; a power cut may
+#   lose the last commits but never corrupts the file. The library's files are the truth anyway.
+# - foreign_keys=ON: SQLite leaves them off unless asked, per connection.
+# - busy_timeout: another process (the CLI next to the server) may hold the write lock briefly;
+#   wait for it instead of failing with "database is locked".
+_BUSY_TIMEOUT_MS = 30_000
+_CONNECTION_PRAGMAS = (
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA foreign_keys=ON",
+    f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}",
+)
+_WRITER_PRAGMAS = ("PRAGMA journal_mode=WAL",)  # stored in the file; set once by the writer
+_READER_PRAGMAS = ("PRAGMA query_only=ON",)  # a read connection can never write by mistake
+
+_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+
+class StoreError(Exception):
+    """The database cannot be used (closed, or made by a newer version); one plain line."""
+
+
+class Status(StrEnum):
+    UNPROCESSED = "unprocessed"
+    PROCESSED = "processed"
+    DUPLICATE = "duplicate"
+    NEEDS_ATTENTION = "needs_attention"
+
+
+class ActionState(StrEnum):
+    PENDING = "pending"  # recorded before the change on disk; left over only if the program died
+    DONE = "done"
+    UNDONE = "undone"
+    ROLLED_BACK = "rolled_back"
+
+
+@dataclass(frozen=True)
+class FileRow:
+    """One library file as the store knows it. ``folder`` and ``name`` always follow ``path``."""
+
+    path: str
+    folder: str = ""
+    name: str = ""
+    size: int = 0
+    mtime_ns: int = 0
+    inode: int = 0
+    status: Status = Status.UNPROCESSED
+    error: str | None = None
+    content_id: str | None = None
+    duplicate_of: str | None = None
+    manual_edit: bool = False
+    updated_at: float = 0.0
+
+    def __post_init__(self) -> None:
+        folder, name = split_path(self.path)
+        if (self.folder and self.folder != folder) or (self.name and self.name != name):
+            raise ValueError(f"folder/name {self.folder!r}/{self.name!r} do not match path {self.path!r}")
+        object.__setattr__(self, "folder", folder)
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "status", Status(self.status))
+
+
+@dataclass(frozen=True)
+class Action:
+    """One recorded change, for history and undo."""
+
+    id: int
+    at: float
+    kind: str
+    old_path: str | None
+    new_path: str | None
+    old_xml: bytes | None
+    new_xml: bytes | None
+    state: ActionState
+
+
+def split_path(path: str) -> tuple[str, str]:
+    """``"a/b/c.cbz"`` → ``("a/b", "c.cbz")``; a file at the root has folder ``""``."""
+    if not path or path.startswith("/") or path.endswith("/"):
+        raise ValueError(f"{path!r} is not a relative file path")
+    folder, name = posixpath.split(path)
+    return folder, name
+
+
+class Store:
+    """Files, history and preferences in one SQLite file. Safe to share between threads."""
+
+    def __init__(self, db_path: Path) -> None:
+        self._db_path = Path(db_path)
+        self._db_path.parent.mkdir(parents=True, exist_ok=True)
+        self._write_lock = threading.Lock()
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        self._closed = False
+        self._writer = self._connect(_WRITER_PRAGMAS)
+        try:
+            _migrate(self._writer)
+        except BaseException:
+            self._writer.close()
+            raise
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close every connection; further calls raise ``StoreError``."""
+        with self._write_lock, self._readers_lock:
+            if self._closed:
+                return
+            self._closed = True
+            for conn in self._readers:
+                conn.close()
+            self._readers.clear()
+            self._writer.close()
+
+    # -- connections -------------------------------------------------------------------------
+
+    def _connect(self, extra_pragmas: Iterable[str]) -> sqlite3.Connection:
+        # isolation_level=None: no implicit transactions; writes open BEGIN IMMEDIATE themselves.
+        # check_same_thread=False: the writer is shared under a lock, and close() may run elsewhere.
+        conn = sqlite3.connect(self._db_path, isolation_level=None, check_same_thread=False)
+        conn.row_factory = sqlite3.Row  # rows are read by column name, so added columns break nothing
+        for pragma in (*_CONNECTION_PRAGMAS, *extra_pragmas):
+            conn.execute(pragma)
+        return conn
+
+    def _reader(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            with self._readers_lock:
+                if self._closed:
+                    raise StoreError(f"the store {self._db_path} is closed")
+                conn = self._connect(_READER_PRAGMAS)
+                self._readers.append(conn)
+            self._local.conn = conn
+        elif self._closed:
+            raise StoreError(f"the store {self._db_path} is closed")
+        return conn
+
+    def _read(self, sql: str, params: Any = ()) -> list[sqlite3.Row]:
+        # fetchall at once: an unfinished cursor would keep a read snapshot open.
+        return self._reader().execute(sql, params).fetchall()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction on the single write connection."""
+        with self._write_lock:
+            if self._closed:
+                raise StoreError(f"the store {self._db_path} is closed")
+            conn = self._writer
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    # -- files -------------------------------------------------------------------------------
+
+    def get_file(self, path: str) -> FileRow | None:
+        rows = self._read("SELECT * FROM files WHERE path = ?", (path,))
+        return _file_row(rows[0]) if rows else None
+
+    def files(self, status: str | None = None) -> list[FileRow]:
+        """All files (or those with ``status``), ordered by path."""
+        if status is None:
+            rows = self._read("SELECT * FROM files ORDER BY path")
+        else:
+            rows = self._read("SELECT * FROM files WHERE status = ? ORDER BY path", (Status(status).value,))
+        return [_file_row(row) for row in rows]
+
+    def upsert_file(self, row: FileRow) -> None:
+        """Insert or replace one row; ``updated_at`` is set to now."""
+        self.bulk_upsert([row])
+
+    def bulk_upsert(self, rows: Iterable[FileRow]) -> None:
+        """Insert or replace many rows in one transaction."""
+        now = time.time()
+        with self._write() as conn:
+            conn.executemany(_UPSERT_SQL, (_file_params(row, now) for row in rows))
+
+    def mark(
+        self,
+        path: str,
+        *,
+        status: Status | str,
+        size: int | None = None,
+        mtime_ns: int | None = None,
+        inode: int | None = None,
+        error: str | None = None,
+        content_id: str | None = None,
+        duplicate_of: str | None = None,
+        manual_edit: bool | None = None,
+    ) -> None:
+        """Set a file's status and the given fields, inserting the row if missing.
+
+        ``error`` is always written as given (None clears it). Other fields left as None keep
+        their stored value, except ``duplicate_of``, which is cleared whenever the status is not
+        ``duplicate`` so it never points at a stale original.
+        """
+        folder, name = split_path(path)
+        params = {
+            "path": path,
+            "folder": folder,
+            "name": name,
+            "status": Status(status).value,
+            "size": size,
+            "mtime_ns": mtime_ns,
+            "inode": inode,
+            "error": error,
+            "content_id": content_id,
+            "duplicate_of": duplicate_of if Status(status) is Status.DUPLICATE else None,
+            "manual_edit": None if manual_edit is None else int(manual_edit),
+            "now": time.time(),
+        }
+        with self._write() as conn:
+            conn.execute(_MARK_SQL, params)
+
+    def move_file(self, old: str, new: str) -> None:
+        """Give the row at ``old`` the path ``new`` (replacing any row there); no-op if ``old`` is unknown."""
+        if old == new:
+            return
+        folder, name = split_path(new)
+        with self._write() as conn:
+            if conn.execute("SELECT 1 FROM files WHERE path = ?", (old,)).fetchone() is None:
+                return
+            conn.execute("DELETE FROM files WHERE path = ?", (new,))
+            conn.execute(
+                "UPDATE files SET path = ?, folder = ?, name = ?, updated_at = ? WHERE path = ?",
+                (new, folder, name, time.time(), old),
+            )
+            conn.execute("UPDATE files SET duplicate_of = ? WHERE duplicate_of = ?", (new, old))
+
+    def move_prefix(self, old_folder: str, new_folder: str) -> int:
+        """A folder was renamed: move every row under ``old_folder/`` below ``new_folder/``.
+
+        Rows already at a target path are replaced. Returns how many rows moved.
+        """
+        _check_folder_move(old_folder, new_folder)
+        params = {"old": old_folder, "new": new_folder, "cut": len(old_folder) + 1, "now": time.time()}
+        with self._write() as conn:
+            # Every path strictly under folder :old is > 'old/' and < 'old0' ('0' follows '/'): the
+            # primary key index serves the range, and, unlike LIKE, '_' and '%' are plain characters.
+            conn.execute(
+                "DELETE FROM files WHERE path IN (SELECT :new || substr(path, :cut) FROM files"
+                " WHERE path > :old || '/' AND path < :old || '0')",
+                params,
+            )
+            moved = conn.execute(
+                "UPDATE files SET path = :new || substr(path, :cut), folder = :new || substr(folder, :cut),"
+                " updated_at = :now WHERE path > :old || '/' AND path < :old || '0'",
+                params,
+            ).rowcount
+            conn.execute(
+                "UPDATE files SET duplicate_of = :new || substr(duplicate_of, :cut)"
+                " WHERE duplicate_of > :old || '/' AND duplicate_of < :old || '0'",
+                params,
+            )
+        return moved
+
+    def delete_file(self, path: str) -> None:
+        with self._write() as conn:
+            conn.execute("DELETE FROM files WHERE path = ?", (path,))
+
+    def delete_missing(self, present: set[str]) -> int:
+        """Delete every row whose path is not in ``present``; returns how many were deleted."""
+        with self._write() as conn:
+            known = {row[0] for row in conn.execute("SELECT path FROM files")}
+            gone = known - present
+            conn.executemany("DELETE FROM files WHERE path = ?", ((path,) for path in gone))
+        return len(gone)
+
+    def all_fingerprints(self) -> dict[str, tuple[int, int, int]]:
+        """path → (size, mtime_ns, inode) for every file: lets a scan skip unchanged files."""
+        rows = self._read("SELECT path, size, mtime_ns, inode FROM files")
+        return {path: (size, mtime_ns, inode) for path, size, mtime_ns, inode in rows}
+
+    def counts(self) -> dict[str, int]:
+        """Files per status (every status present, zero if none) plus ``"all"``."""
+        result = {status.value: 0 for status in Status}
+        for status, count in self._read("SELECT status, count(*) FROM files GROUP BY status"):
+            result[status] = count
+        result["all"] = sum(result.values())
+        return result
+
+    # -- history -----------------------------------------------------------------------------
+
+    def record_action(
+        self,
+        kind: str,
+        old_path: str | None,
+        new_path: str | None,
+        old_xml: bytes | None,
+        new_xml: bytes | None,
+        state: ActionState | str = ActionState.DONE,
+    ) -> int:
+        """Store one change; returns its id."""
+        with self._write() as conn:
+            cursor = conn.execute(
+                "INSERT INTO actions (at, kind, old_path, new_path, old_xml, new_xml, state)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (time.time(), kind, old_path, new_path, old_xml, new_xml, ActionState(state).value),
+            )
+            action_id = cursor.lastrowid
+        assert action_id is not None  # an INSERT into a rowid table always sets it
+        return action_id
+
+    def set_action_state(self, action_id: int, state: ActionState | str) -> None:
+        with self._write() as conn:
+            conn.execute("UPDATE actions SET state = ? WHERE id = ?", (ActionState(state).value, action_id))
+
+    def get_action(self, action_id: int) -> Action | None:
+        rows = self._read("SELECT * FROM actions WHERE id = ?", (action_id,))
+        return _action(rows[0]) if rows else None
+
+    def list_actions(self, limit: int = 50) -> list[Action]:
+        """The newest ``limit`` actions, newest first."""
+        rows = self._read("SELECT * FROM actions ORDER BY id DESC LIMIT ?", (limit,))
+        return [_action(row) for row in rows]
+
+    def pending_actions(self) -> list[Action]:
+        """Actions recorded but never finished (the program stopped mid-change), oldest first."""
+        rows = self._read("SELECT * FROM actions WHERE state = 'pending' ORDER BY id")
+        return [_action(row) for row in rows]
+
+    # -- key-value preferences ---------------------------------------------------------------
+
+    def get_kv(self, scope: str) -> dict[str, Any]:
+        rows = self._read("SELECT key, value FROM kv WHERE scope = ? ORDER BY key", (scope,))
+        return {key: json.loads(value) for key, value in rows}
+
+    def set_kv(self, scope: str, key: str, value: Any) -> None:
+        """Store a JSON-serialisable ``value`` under ``scope``/``key``."""
+        text = json.dumps(value)
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO kv (scope, key, value) VALUES (?, ?, ?)"
+                " ON CONFLICT (scope, key) DO UPDATE SET value = excluded.value",
+                (scope, key, text),
+            )
+
+    def delete_kv(self, scope: str, key: str) -> None:
+        with self._write() as conn:
+            conn.execute("DELETE FROM kv WHERE scope = ? AND key = ?", (scope, key))
+
+
+_UPSERT_SQL = """
+INSERT INTO files (path, folder, name, size, mtime_ns, inode, status, error, content_id, duplicate_of,
+                   manual_edit, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (path) DO UPDATE SET
+    size = excluded.size, mtime_ns = excluded.mtime_ns, inode = excluded.inode,
+    status = excluded.status, error = excluded.error, content_id = excluded.content_id,
+    duplicate_of = excluded.duplicate_of, manual_edit = excluded.manual_edit,
+    updated_at = excluded.updated_at
+"""
+
+_MARK_SQL = """
+INSERT INTO files (path, folder, name, size, mtime_ns, inode, status, error, content_id, duplicate_of,
+                   manual_edit, updated_at)
+VALUES (:path, :folder, :name, coalesce(:size, 0), coalesce(:mtime_ns, 0), coalesce(:inode, 0),
+        :status, :error, :content_id, :duplicate_of, coalesce(:manual_edit, 0), :now)
+ON CONFLICT (path) DO UPDATE SET
+    status = :status, error = :error, updated_at = :now,
+    size = coalesce(:size, size), mtime_ns = coalesce(:mtime_ns, mtime_ns), inode = coalesce(:inode, inode),
+    content_id = coalesce(:content_id, content_id),
+    duplicate_of = CASE WHEN :status = 'duplicate' THEN coalesce(:duplicate_of, duplicate_of) END,
+    manual_edit = coalesce(:manual_edit, manual_edit)
+"""
+
+
+def _file_params(row: FileRow, now: float) -> tuple[Any, ...]:
+    return (
+        row.path,
+        row.folder,
+        row.name,
+        row.size,
+        row.mtime_ns,
+        row.inode,
+        row.status.value,
+        row.error,
+        row.content_id,
+        row.duplicate_of,
+        int(row.manual_edit),
+        now,
+    )
+
+
+def _file_row(row: sqlite3.Row) -> FileRow:
+    return FileRow(
+        path=row["path"],
+        folder=row["folder"],
+        name=row["name"],
+        size=row["size"],
+        mtime_ns=row["mtime_ns"],
+        inode=row["inode"],
+        status=Status(row["status"]),
+        error=row["error"],
+        content_id=row["content_id"],
+        duplicate_of=row["duplicate_of"],
+        manual_edit=bool(row["manual_edit"]),
+        updated_at=row["updated_at"],
+    )
+
+
+def _action(row: sqlite3.Row) -> Action:
+    return Action(
+        id=row["id"],
+        at=row["at"],
+        kind=row["kind"],
+        old_path=row["old_path"],
+        new_path=row["new_path"],
+        old_xml=row["old_xml"],
+        new_xml=row["new_xml"],
+        state=ActionState(row["state"]),
+    )
+
+
+def _check_folder_move(old_folder: str, new_folder: str) -> None:
+    for folder in (old_folder, new_folder):
+        if not folder or folder.startswith("/") or folder.endswith("/"):
+            raise ValueError(f"{folder!r} is not a relative folder path")
+    if new_folder == old_folder or new_folder.startswith(old_folder + "/"):
+        raise ValueError(f"cannot move folder {old_folder!r} into itself ({new_folder!r})")
+
+
+# -- migrations --------------------------------------------------------------------------------
+
+
+def _migrations() -> list[tuple[int, str, str]]:
+    """(number, file name, SQL) for every migration shipped with the package, in order."""
+    found: list[tuple[int, str, str]] = []
+    folder = resources.files("comicmaintainer.library") / "migrations"
+    for entry in folder.iterdir():
+        match = _MIGRATION_NAME.match(entry.name)
+        if match:
+            found.append((int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
+    found.sort()
+    numbers = [number for number, _, _ in found]
+    if numbers != list(range(1, len(found) + 1)):
+        raise StoreError(f"migrations must be numbered 0001, 0002 … without gaps, found {numbers}")
+    return found
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Apply every migration newer than the database's ``user_version``, each in its own transaction.
+
+    The version is read inside the write transaction, so two processes starting at once cannot
+    both apply the same migration.
+    """
+    migrations = _migrations()
+    while True:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            current = conn.execute("PRAGMA user_version").fetchone()[0]
+            if current > len(migrations):
+                raise StoreError(
+                    f"the database is at schema version {current} but this program knows only"
+                    f" {len(migrations)}; it was made by a newer version"
+                )
+            if current < len(migrations):
+                number, _name, sql = migrations[current]
+                for statement in _statements(sql):
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {number}")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        if current == len(migrations):
+            return
+
+
+def _statements(sql: str) -> Iterator[str]:
+    """Split a script into statements at the semicolons SQLite itself sees as statement ends.
+
+    (``executescript`` would be simpler but commits on its own, outside our transaction.)
+    """
+    start = 0
+    for index, char in enumerate(sql):
+        if char == ";" and sqlite3.complete_statement(sql[start : index + 1]):
+            yield sql[start : index + 1]
+            start = index + 1
