@@ -1,0 +1,190 @@
+"""Command-line front: a thin adapter over the same functions the server uses."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
+from pathlib import Path
+import click
+
+from comicmaintainer import __version__
+from comicmaintainer.config import ConfigError, Settings, load_settings
+from comicmaintainer.domain.naming import clean_issue, pad_issue, parse_name, series_from_folder
+from comicmaintainer.library import undo as undo_module
+from comicmaintainer.library.process import Context, Result, process
+from comicmaintainer.library.scanner import scan, walk_archives
+from comicmaintainer.library.store import Store
+from comicmaintainer.logs import setup_logging
+
+EXIT_CONFIG = 2
+
+
+@click.group()
+@click.version_option(__version__, prog_name="comicmaintainer")
+@click.option("--watched-dir", envvar="WATCHED_DIR", help="The library folder (env WATCHED_DIR).")
+@click.option("--config-dir", envvar="CONFIG_DIR", help="Where state lives (env CONFIG_DIR, default /Config).")
+@click.pass_context
+def main(ctx: click.Context, watched_dir: str | None, config_dir: str | None) -> None:
+    """ComicMaintainer keeps a comic library tidy."""
+    overrides = {"WATCHED_DIR": watched_dir, "CONFIG_DIR": config_dir}
+    ctx.obj = {k: v for k, v in overrides.items() if v}
+
+
+def _settings(ctx: click.Context) -> Settings:
+    import os
+
+    try:
+        settings = load_settings({**os.environ, **ctx.obj})
+    except ConfigError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_CONFIG)
+    setup_logging(settings)
+    return settings
+
+
+@contextmanager
+def _context(ctx: click.Context) -> Iterator[Context]:
+    settings = _settings(ctx)
+    store = Store(settings.db_path)
+    try:
+        yield Context(settings=settings, store=store, source="cli")
+    finally:
+        store.close()
+
+
+@main.command("process")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Change nothing; print what would change.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per file.")
+@click.option("--force", is_flag=True, help="Also reopen files already processed and unchanged.")
+@click.pass_context
+def process_cmd(ctx: click.Context, paths: tuple[Path, ...], dry_run: bool, as_json: bool, force: bool) -> None:
+    """Tag, rename and set aside duplicates (default: the whole library)."""
+    with _context(ctx) as pctx:
+        files = sorted(_expand(pctx.settings.watched_dir, paths or (pctx.settings.watched_dir,)))
+        if not dry_run:
+            scan(pctx.settings.watched_dir, pctx.store)
+        failed = 0
+        for result in _run_all(files, pctx, dry_run=dry_run, force=force, progress=not as_json):
+            failed += result.failed
+            click.echo(json.dumps(result.to_json()) if as_json else _describe(result))
+        if not as_json:
+            click.echo(f"{len(files)} files, {failed} failed", err=True)
+        sys.exit(1 if failed else 0)
+
+
+def _expand(root: Path, paths: Iterable[Path]) -> Iterator[Path]:
+    for path in paths:
+        path = path if path.is_absolute() else Path.cwd() / path
+        if path.is_dir():
+            yield from (path / rel for rel, _ in walk_archives(path))
+        else:
+            yield path
+
+
+def _run_all(files: list[Path], pctx: Context, *, dry_run: bool, force: bool, progress: bool) -> Iterator[Result]:
+    """Runs files concurrently (MAX_WORKERS); the per-path lock keeps two workers off one file."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    show = progress and sys.stderr.isatty()
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.fields[rate]}"), TimeRemainingColumn())
+    with Progress(*columns, disable=not show, transient=True, console=Console(stderr=True)) as bar, \
+            ThreadPoolExecutor(max_workers=pctx.settings.max_workers) as pool:
+        task = bar.add_task("processing", total=len(files), rate="")
+        futures = [pool.submit(process, f, pctx, dry_run=dry_run, force=force) for f in files]
+        for future in as_completed(futures):
+            speed = bar.tasks[0].speed
+            bar.update(task, advance=1, rate=f"{speed:.1f} files/s" if speed else "")
+            yield future.result()
+
+
+def _describe(r: Result) -> str:
+    lines = [f"{r.outcome:<16}{r.path}"]
+    if r.new_path:
+        lines.append(f"  rename: {r.path} → {r.new_path}")
+    for key, new in r.tags_after.items():
+        old = r.tags_before.get(key)
+        if new != old and key in ("series", "issue", "title"):
+            lines.append(f"  {key}: {old!r} → {new!r}")
+    if r.duplicate_of:
+        same = {True: "identical copy", False: "different version", None: "unknown"}[r.identical]
+        lines.append(f"  duplicate of {r.duplicate_of} ({same})")
+    if r.message:
+        lines.append(f"  {r.message}")
+    return "\n".join(lines)
+
+
+@main.command("scan")
+@click.pass_context
+def scan_cmd(ctx: click.Context) -> None:
+    """Sync the database with the folder and print the counts."""
+    with _context(ctx) as pctx:
+        report = scan(pctx.settings.watched_dir, pctx.store)
+        c = report.counts
+        click.echo(
+            f"processed {c.get('processed', 0)}, unprocessed {c.get('unprocessed', 0)}, "
+            f"duplicate {c.get('duplicate', 0)}, needs attention {c.get('needs_attention', 0)} "
+            f"(added {len(report.added)}, changed {len(report.changed)}, moved {len(report.moved)}, "
+            f"removed {len(report.removed)})"
+        )
+
+
+@main.command("parse-name")
+@click.argument("name")
+@click.option("--folder", help="The series folder the file sits in.")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--padding", default=4, show_default=True, type=click.IntRange(0, 10))
+def parse_name_cmd(name: str, folder: str | None, as_json: bool, padding: int) -> None:
+    """Show what the name rules make of a file name."""
+    parsed = parse_name(name, folder)
+    issue = clean_issue(parsed.issue) if parsed.issue else None
+    fields = {
+        "series": series_from_folder(folder) if folder else parsed.series,
+        "issue": issue,
+        "issue_padded": pad_issue(issue, padding) if issue else None,
+        "title": f"Chapter {issue}" if issue else None,
+        "volume": parsed.volume,
+        "year": parsed.year,
+    }
+    if as_json:
+        click.echo(json.dumps(fields))
+    else:
+        for key, value in fields.items():
+            click.echo(f"{key:<13}{value if value is not None else '-'}")
+
+
+@main.command("history")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10_000))
+@click.pass_context
+def history_cmd(ctx: click.Context, limit: int) -> None:
+    """What was changed, newest first."""
+    import time
+
+    with _context(ctx) as pctx:
+        for a in pctx.store.list_actions(limit):
+            when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(a.at))
+            change = a.old_path if a.old_path == a.new_path else f"{a.old_path} → {a.new_path}"
+            click.echo(f"{a.id:>6}  {when}  {a.kind:<10} {a.state:<11} {change}")
+
+
+@main.command("undo")
+@click.argument("action_id", type=int)
+@click.pass_context
+def undo_cmd(ctx: click.Context, action_id: int) -> None:
+    """Put a file's name and tags back as they were before an action."""
+    with _context(ctx) as pctx:
+        try:
+            message = undo_module.undo(action_id, pctx)
+        except undo_module.UndoError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+        click.echo(message)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,285 @@
+"""The one pipeline: read an archive, plan its normalization, apply the plan safely, record it.
+
+The CLI, the watcher and web jobs all call `process`. Every change to a user's file happens here,
+in this order: tags written (the archive is whole at every instant), then a no-replace rename, each
+recorded in history as *pending* before it happens and *done* after, so that nothing is ever
+overwritten and an interrupted change can be finished or rolled back.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any, Literal
+
+from comicmaintainer.archive import cbz_write
+from comicmaintainer.archive.atomic import fingerprint, fsync_dir, rename_no_replace
+from comicmaintainer.archive.cbr import convert_rar_to_cbz
+from comicmaintainer.archive.comicinfo import apply_tags, build_comicinfo, tags_from_metadata
+from comicmaintainer.archive.errors import ArchiveError
+from comicmaintainer.archive.reader import ArchiveInfo, read_archive
+from comicmaintainer.config import Settings
+from comicmaintainer.domain.plan import FilePlan, Tags, plan_file
+from comicmaintainer.library.locks import PathLocks
+from comicmaintainer.library.paths import resolve_inside, to_rel
+from comicmaintainer.library.store import Status, Store
+
+log = logging.getLogger("comicmaintainer.process")
+
+Mode = Literal["full", "rename", "normalize"]
+Outcome = Literal["processed", "unchanged", "duplicate", "needs_attention", "failed"]
+
+
+@dataclass
+class Context:
+    """What the pipeline needs; built once by each front (CLI, watcher, server)."""
+
+    settings: Settings
+    store: Store
+    locks: PathLocks = field(default_factory=PathLocks)
+    # Receives a dict per changed file ({"path", "change", "old_path"?}); the server turns it into SSE.
+    on_change: Callable[[dict[str, Any]], None] = lambda change: None
+    source: str = "cli"
+
+
+@dataclass(frozen=True)
+class Result:
+    path: str
+    outcome: Outcome
+    new_path: str | None = None
+    tags_before: dict[str, str | None] = field(default_factory=dict)
+    tags_after: dict[str, str | None] = field(default_factory=dict)
+    duplicate_of: str | None = None
+    identical: bool | None = None
+    moved_to: str | None = None
+    message: str | None = None
+    action_id: int | None = None
+    dry_run: bool = False
+
+    @property
+    def failed(self) -> bool:
+        return self.outcome == "failed"
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def process(
+    path: Path | str, ctx: Context, *, dry_run: bool = False, mode: Mode = "full", force: bool = False
+) -> Result:
+    """Normalize one archive. Never raises for a problem with the file: the Result says what happened."""
+    root = ctx.settings.watched_dir
+    try:
+        rel = to_rel(root, Path(path)) if Path(path).is_absolute() else str(PurePosixPath(path))
+        resolve_inside(root, rel)
+    except ValueError as exc:
+        return Result(path=str(path), outcome="failed", message=str(exc), dry_run=dry_run)
+    with ctx.locks.hold(rel):
+        try:
+            return _process_locked(rel, ctx, dry_run=dry_run, mode=mode, force=force)
+        except (ArchiveError, OSError) as exc:
+            message = _one_line(exc)
+            log.warning("%s: %s", rel, message)
+            if not dry_run and resolve_inside(root, rel).exists():
+                ctx.store.mark(rel, status=Status.NEEDS_ATTENTION, error=message)
+                ctx.on_change({"path": rel, "change": "updated"})
+            return Result(path=rel, outcome="failed", message=message, dry_run=dry_run)
+
+
+def _process_locked(rel: str, ctx: Context, *, dry_run: bool, mode: Mode, force: bool) -> Result:
+    settings, store = ctx.settings, ctx.store
+    source = resolve_inside(settings.watched_dir, rel)
+    if not source.is_file():
+        raise ArchiveError(f"file vanished before it could be processed: {rel}")
+    if not force and not dry_run and _unchanged_since_processed(rel, source, store):
+        return Result(path=rel, outcome="unchanged", message="already processed; file unchanged")
+    info = read_archive(source)
+    is_rar = info.format == "rar"
+    convert = is_rar and settings.convert_cbr_to_cbz and mode != "normalize"
+    plan = plan_file(
+        rel, tags_from_metadata(info.metadata), settings.naming, target_extension=".cbz" if convert else None
+    )
+    plan = _restrict_to_mode(plan, mode)
+    before, after = _tag_dict(plan.tags_before), _tag_dict(plan.tags_after)
+    if plan.needs_attention:
+        if not dry_run:
+            _mark(ctx, rel, source, Status.NEEDS_ATTENTION, info, error=plan.needs_attention)
+        return Result(rel, "needs_attention", tags_before=before, message=plan.needs_attention, dry_run=dry_run)
+    if plan.normalized and not convert:
+        if not dry_run:
+            _mark(ctx, rel, source, Status.PROCESSED, info)
+        return Result(rel, "unchanged", tags_before=before, tags_after=after, dry_run=dry_run)
+    if dry_run:
+        return _dry_run_result(rel, plan, info, ctx, before, after)
+    return _apply(rel, source, plan, info, ctx, convert=convert)
+
+
+def _unchanged_since_processed(rel: str, source: Path, store: Store) -> bool:
+    """A second run must not open archives whose fingerprint has not changed since we processed them.
+
+    A file a person edited or restored by hand (manual_edit) is likewise left as they made it.
+    """
+    row = store.get_file(rel)
+    if row is None or not (row.status == Status.PROCESSED or row.manual_edit):
+        return False
+    fp = fingerprint(source)
+    return (row.size, row.mtime_ns, row.inode) == (fp.size, fp.mtime_ns, fp.inode)
+
+
+def _restrict_to_mode(plan: FilePlan, mode: Mode) -> FilePlan:
+    """Rename-only keeps the tags as they are; normalize-only keeps the name."""
+    from dataclasses import replace
+
+    if mode == "rename":
+        plan = replace(plan, tags_after=plan.tags_before, tag_changes={})
+    elif mode == "normalize":
+        plan = replace(plan, new_rel_path=None)
+    return replace(plan, normalized=not plan.tag_changes and plan.new_rel_path is None)
+
+
+def _apply(rel: str, source: Path, plan: FilePlan, info: ArchiveInfo, ctx: Context, *, convert: bool) -> Result:
+    settings, store = ctx.settings, ctx.store
+    before, after = _tag_dict(plan.tags_before), _tag_dict(plan.tags_after)
+    new_xml = build_comicinfo(apply_tags(info.metadata, plan.tags_after), info.comicinfo)
+    target_rel = plan.new_rel_path or rel
+    message = None
+    action_id = store.record_action(
+        "process", rel, target_rel, info.comicinfo, new_xml if (plan.tag_changes or convert) else info.comicinfo,
+        state="pending",
+    )
+    try:
+        if convert:
+            outcome = _convert(rel, source, target_rel, new_xml, info, ctx)
+        else:
+            if info.format == "zip" and plan.tag_changes:
+                cbz_write.write_comicinfo(source, new_xml, journal_dir=settings.journal_dir)
+            elif info.format == "rar" and plan.tag_changes:
+                message = "RAR tags left alone: RAR cannot be written and convert_cbr_to_cbz is off"
+            outcome = _rename(rel, source, target_rel, info, ctx)
+    except BaseException:
+        store.set_action_state(action_id, "rolled_back")
+        raise
+    store.set_action_state(action_id, "done")
+    final_rel, dup = outcome
+    if dup is not None:
+        return Result(rel, "duplicate", tags_before=before, tags_after=after, action_id=action_id, **dup)
+    return Result(
+        rel, "processed", new_path=final_rel if final_rel != rel else None, tags_before=before,
+        tags_after=after, message=message, action_id=action_id,
+    )
+
+
+DupInfo = dict[str, Any]
+
+
+def _rename(rel: str, source: Path, target_rel: str, info: ArchiveInfo, ctx: Context) -> tuple[str, DupInfo | None]:
+    if target_rel == rel:
+        _mark(ctx, rel, source, Status.PROCESSED, info)
+        return rel, None
+    target = resolve_inside(ctx.settings.watched_dir, target_rel)
+    try:
+        rename_no_replace(source, target)
+    except FileExistsError:
+        return rel, _set_aside(rel, source, target_rel, info, ctx)
+    ctx.store.move_file(rel, target_rel)
+    _mark(ctx, target_rel, target, Status.PROCESSED, info)
+    ctx.on_change({"path": target_rel, "old_path": rel, "change": "renamed"})
+    return target_rel, None
+
+
+def _convert(rel: str, source: Path, target_rel: str, xml: bytes, info: ArchiveInfo, ctx: Context):
+    """A true RAR becomes a CBZ: the new file is complete and fsynced before the RAR is removed."""
+    target = resolve_inside(ctx.settings.watched_dir, target_rel)
+    try:
+        convert_rar_to_cbz(source, target, xml)
+    except FileExistsError:
+        return rel, _set_aside(rel, source, target_rel, info, ctx)
+    source.unlink()
+    fsync_dir(source.parent)
+    ctx.store.delete_file(rel)
+    _mark(ctx, target_rel, target, Status.PROCESSED, read_archive(target))
+    ctx.on_change({"path": target_rel, "old_path": rel, "change": "renamed"})
+    return target_rel, None
+
+
+def _set_aside(rel: str, source: Path, taken_rel: str, info: ArchiveInfo, ctx: Context) -> DupInfo:
+    """The name is taken by another file: this one is a duplicate. Moved to DUPLICATE_DIR when set."""
+    other = resolve_inside(ctx.settings.watched_dir, taken_rel)
+    identical = _same_pages(info, other)
+    dup: DupInfo = {"duplicate_of": taken_rel, "identical": identical}
+    kind = "identical copy" if identical else "different version"
+    if ctx.settings.duplicate_dir is None:
+        _mark(ctx, rel, source, Status.DUPLICATE, info, duplicate_of=taken_rel)
+        dup["message"] = f"duplicate of {taken_rel} ({kind})"
+        return dup
+    moved = _move_to_duplicates(source, rel, ctx.settings.duplicate_dir)
+    ctx.store.record_action("duplicate", rel, str(moved), None, None)
+    ctx.store.delete_file(rel)
+    ctx.on_change({"path": rel, "change": "deleted"})
+    dup.update(moved_to=str(moved), message=f"duplicate of {taken_rel} ({kind}), moved to {moved}")
+    log.info("%s: duplicate of %s (%s), moved to %s", rel, taken_rel, kind, moved)
+    return dup
+
+
+def _same_pages(info: ArchiveInfo, other: Path) -> bool | None:
+    try:
+        return read_archive(other).content_id == info.content_id
+    except (ArchiveError, OSError):
+        return None
+
+
+def _move_to_duplicates(source: Path, rel: str, duplicate_dir: Path) -> Path:
+    """DUPLICATE_DIR/<path relative to WATCHED_DIR>; a name taken there too gets ' (1)', ' (2)' …"""
+    wanted = duplicate_dir / rel
+    wanted.parent.mkdir(parents=True, exist_ok=True)
+    for n in range(0, 10_000):
+        candidate = wanted if n == 0 else wanted.with_name(f"{wanted.stem} ({n}){wanted.suffix}")
+        try:
+            rename_no_replace(source, candidate)
+            fsync_dir(source.parent)
+            return candidate
+        except FileExistsError:
+            continue
+    raise ArchiveError(f"no free name for a duplicate of {rel} in {duplicate_dir}")
+
+
+def _dry_run_result(
+    rel: str, plan: FilePlan, info: ArchiveInfo, ctx: Context, before: dict[str, Any], after: dict[str, Any]
+) -> Result:
+    target_rel = plan.new_rel_path or rel
+    taken = target_rel != rel and resolve_inside(ctx.settings.watched_dir, target_rel).exists()
+    if taken:
+        identical = _same_pages(info, resolve_inside(ctx.settings.watched_dir, target_rel))
+        return Result(
+            rel, "duplicate", tags_before=before, tags_after=after, duplicate_of=target_rel,
+            identical=identical, dry_run=True,
+        )
+    new_path = target_rel if target_rel != rel else None
+    return Result(rel, "processed", new_path=new_path, tags_before=before, tags_after=after, dry_run=True)
+
+
+def _mark(
+    ctx: Context, rel: str, path: Path, status: Status, info: ArchiveInfo, *,
+    error: str | None = None, duplicate_of: str | None = None,
+) -> None:
+    """Record the file's state and the fingerprint of what is on disk now, so our own write is no echo."""
+    fp = fingerprint(path)
+    ctx.store.mark(
+        rel, status=status, size=fp.size, mtime_ns=fp.mtime_ns, inode=fp.inode, error=error,
+        content_id=info.content_id, duplicate_of=duplicate_of, manual_edit=0,
+    )
+    ctx.on_change({"path": rel, "change": "processed" if status == Status.PROCESSED else "updated"})
+
+
+def _tag_dict(tags: Tags) -> dict[str, str | None]:
+    return asdict(tags)
+
+
+def _one_line(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        name = os.path.basename(exc.filename) if exc.filename else ""
+        return f"{exc.strerror}{': ' + name if name else ''}"
+    return " ".join(str(exc).split()) or type(exc).__name__
