@@ -173,6 +173,8 @@ def _strip_folder_series(name: str, folder: str | None) -> tuple[str, str | None
 def _comicapi_fields(text: str) -> tuple[str, str, str, str]:
     """(series, issue, year, title) from comicapi's parsers, first one that finds an issue."""
     found = ("", "", "", "")
+    if not text.strip():
+        return found  # comicapi would read the extension as a series
     for parser in (Parser.COMPLICATED, Parser.ORIGINAL):
         info = parse_filename(text.strip() + ".cbz", parser)
         found = (info["series"], info["issue"], info["year"], info["title"])
@@ -304,6 +306,27 @@ def _cut_bytes(text: str, excess: int) -> str:
     return text[:cut].rstrip(" .-_,")
 
 
+def _excess(name: str) -> int:
+    return len(name.encode("utf-8")) - MAX_NAME_BYTES
+
+
+def _fit(template: str, values: dict[str, str | None], ext: str) -> str:
+    """Render, shortening fields until the name fits: the series first, then the title, then the
+    publisher. A field is only emptied when no field can take the whole cut and keep some text."""
+    name = _render_stem(template, values) + ext
+    for keep_some in (True, False):
+        for key in ("series", "title", "publisher"):
+            while _excess(name) > 0 and (value := values[key]):
+                shorter = _cut_bytes(value, _excess(name))
+                if keep_some and not shorter:
+                    break
+                values[key] = shorter or None
+                name = _render_stem(template, values) + ext
+    if _excess(name) > 0:
+        raise TemplateError("filename format gives a name longer than 255 bytes even with fields shortened")
+    return name
+
+
 def _field_values(rules: NamingRules, fields: Mapping[str, str | None]) -> dict[str, str | None]:
     issue = clean_issue(fields.get("issue") or "")
     if issue is None:
@@ -324,11 +347,4 @@ def render_filename(rules: NamingRules, fields: Mapping[str, str | None], extens
     values = _field_values(rules, fields)
     ext = extension.strip().lower()
     ext = f".{ext}" if ext and not ext.startswith(".") else ext
-    name = _render_stem(rules.template, values) + ext
-    for key in ("series", "title", "publisher"):  # what may be shortened, in this order
-        while len(name.encode("utf-8")) > MAX_NAME_BYTES and values[key]:
-            values[key] = _cut_bytes(values[key] or "", len(name.encode("utf-8")) - MAX_NAME_BYTES) or None
-            name = _render_stem(rules.template, values) + ext
-    if len(name.encode("utf-8")) > MAX_NAME_BYTES:
-        raise TemplateError("filename format gives a name longer than 255 bytes even with fields shortened")
-    return name
+    return _fit(rules.template, values, ext)
