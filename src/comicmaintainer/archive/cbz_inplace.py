@@ -1,0 +1,199 @@
+"""Write ComicInfo.xml into a CBZ in place, at a cost that does not depend on the archive's size.
+
+How it works
+------------
+When ComicInfo.xml is the last entry of the archive (or absent), everything after the last page
+is small: the ComicInfo.xml entry, the central directory and the end records. A tag write
+rewrites only that *tail*, starting at the old ComicInfo.xml local header (or, when there is
+none, where the central directory starts):
+
+1. recover any pending journal for this file (a crash during an earlier write);
+2. parse the end records and central directory (``cbz_tail.read_layout``) and build the new
+   tail: new ComicInfo.xml entry (deflated), the other central records byte for byte, the new
+   ComicInfo.xml record last, end records (ZIP64 ones kept or added when needed), comment kept;
+3. save an undo record (old tail, original length, new tail, guard bytes) with
+   ``journal.write_journal``: temp file, fsync, rename, fsync of the journal folder;
+4. write the new tail over the old one, truncate if it got shorter, fsync the archive;
+5. delete the journal and fsync the journal folder.
+
+A kill between 3 and 5 leaves a journal; ``journal.recover`` (at start-up) or
+``journal.recover_path`` (before the next write to that file) then either sees the finished new
+tail and just drops the journal, or puts the old bytes and length back. An I/O error or a full
+disk during step 4 is rolled back at once from the same journal and reported as
+``ArchiveError``. Pages are never written: every byte before the write offset stays as it was.
+
+Why no slack or padding: the whole tail is rewritten on each write, so a longer XML just makes
+the file grow by a few bytes and a shorter one makes it shrink; the journal records the length.
+There is exactly one ComicInfo.xml local header at any time, at the same offset, so a reader
+that walks local headers sequentially sees only the current one.
+
+When it says no
+---------------
+``write_comicinfo_inplace`` returns ``False`` (the caller then makes the full atomic copy, which
+also moves ComicInfo.xml last so the next write is cheap) when ComicInfo.xml is not the last
+entry, when several entries are named ComicInfo.xml in any letter case (or one in another case),
+for encrypted entries, split archives, bytes after the end record, a central directory that is
+not exactly where the end record says, ZIP64 end records with extensible data, or any entry that
+would overlap the rewritten region. ZIP64 archives (more than 65,535 entries or over 4 GB) are
+written in place. Data descriptors and archive comments are fine.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO
+
+from comicmaintainer.archive import cbz_tail
+from comicmaintainer.archive.errors import ArchiveError
+from comicmaintainer.archive.journal import (
+    UndoRecord,
+    recover_path,
+    remove_journal,
+    write_journal,
+)
+
+logger = logging.getLogger(__name__)
+
+# Bytes just before the rewritten region that recovery compares to make sure the file is still ours.
+GUARD_SIZE = 4096
+_LFH_FIXED = 30
+
+StepHook = Callable[[str], None]
+
+
+def write_comicinfo_inplace(
+    path: Path, xml: bytes, journal_dir: Path, *, step_hook: StepHook | None = None
+) -> bool:
+    """Replace or add ComicInfo.xml by rewriting only the archive's tail.
+
+    Returns ``True`` when written, ``False`` when the layout needs the full atomic copy instead
+    (nothing was changed). Raises ``ArchiveError`` on I/O errors; the archive is then as before.
+    ``step_hook`` is for tests: it is called with the name of each step as it completes.
+    """
+    path = Path(path).resolve()
+    _recover_first(path, journal_dir)
+    try:
+        f = open(path, "r+b")  # noqa: SIM115 - closed in the finally below
+    except OSError as exc:
+        raise ArchiveError(f"cannot open {path.name} for writing: {exc.strerror or exc}") from exc
+    try:
+        size = os.fstat(f.fileno()).st_size
+        planned = _plan(f, size, xml)
+        if planned is None:
+            return False
+        offset, new_tail = planned
+        guard_start = max(0, offset - GUARD_SIZE)
+        guard = _read(f, guard_start, offset - guard_start)
+        record = UndoRecord(path, offset, guard, _read(f, offset, size - offset), new_tail)
+        _write_tail(f.fileno(), record, journal_dir, step_hook or _no_hook)
+        return True
+    finally:
+        f.close()
+
+
+def _no_hook(step: str) -> None:
+    return None
+
+
+def _recover_first(path: Path, journal_dir: Path) -> None:
+    outcome = recover_path(path, journal_dir)
+    if outcome is not None and outcome.action == "failed":
+        raise ArchiveError(f"an earlier write to {path.name} could not be recovered: {outcome.detail}")
+
+
+def _read(f: BinaryIO, offset: int, size: int) -> bytes:
+    f.seek(offset)
+    return f.read(size)
+
+
+def _plan(f: BinaryIO, size: int, xml: bytes) -> tuple[int, bytes] | None:
+    """The write offset and the new tail, or ``None`` when an in-place write is not safe."""
+    layout = cbz_tail.read_layout(f, size)
+    if layout is None:
+        return None
+    if any(cbz_tail.has_unsafe_flags(r) for r in layout.records):
+        return _no("an entry is encrypted")
+    infos = [r for r in layout.records if r.name.lower() == cbz_tail.COMICINFO.lower()]
+    if len(infos) > 1 or (infos and infos[0].name != cbz_tail.COMICINFO):
+        return _no("ComicInfo.xml is duplicated or not spelled ComicInfo.xml")
+    others = [r for r in layout.records if not infos or r is not infos[0]]
+    offset = infos[0].header_offset if infos else layout.cd_offset
+    if infos and not _info_entry_is_last(f, infos[0], layout.cd_offset):
+        return _no("ComicInfo.xml is not the last entry")
+    if not _all_end_before(f, others, offset):
+        return _no("ComicInfo.xml is not the last entry, or entries overlap")
+    return offset, cbz_tail.build_tail(layout, others, xml, offset)
+
+
+def _no(reason: str) -> tuple[int, bytes] | None:
+    logger.debug("in-place write not possible: %s", reason)
+    return None
+
+
+def _info_entry_is_last(f: BinaryIO, info: cbz_tail.CentralRecord, cd_offset: int) -> bool:
+    if cbz_tail.local_name(f, info.header_offset) != cbz_tail.COMICINFO:
+        return False
+    end = cbz_tail.entry_end(f, info)
+    return end is not None and end <= cd_offset
+
+
+def _all_end_before(f: BinaryIO, records: list[cbz_tail.CentralRecord], offset: int) -> bool:
+    """True when every entry's data ends at or before ``offset`` (the region we will rewrite)."""
+    if not records:
+        return True
+    # A cheap lower bound from the central directory for every entry ...
+    if any(r.header_offset + _LFH_FIXED + len(r.name) + r.compressed_size > offset for r in records):
+        return False
+    # ... and the exact end (local extra field, data descriptor) of the one just before ``offset``.
+    last = max(records, key=lambda r: r.header_offset)
+    end = cbz_tail.entry_end(f, last)
+    return end is not None and end <= offset
+
+
+def _write_tail(fd: int, record: UndoRecord, journal_dir: Path, hook: StepHook) -> None:
+    try:
+        jpath = write_journal(journal_dir, record)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise ArchiveError(f"cannot save the undo journal for {record.path.name}: {reason}") from exc
+    hook("journal_written")
+    try:
+        half = len(record.new_tail) // 2
+        _pwrite_all(fd, record.new_tail[:half], record.offset)
+        hook("tail_half_written")
+        _pwrite_all(fd, record.new_tail[half:], record.offset + half)
+        hook("tail_written")
+        if record.new_length < record.old_length:
+            os.ftruncate(fd, record.new_length)
+            hook("truncated")
+        os.fsync(fd)
+        hook("file_synced")
+    except OSError as exc:
+        _roll_back_now(record, journal_dir, exc)
+    try:
+        remove_journal(jpath)
+    except OSError as exc:  # the archive is complete and durable; the next recovery drops it
+        logger.warning("could not remove the undo journal %s: %s", jpath, exc)
+    hook("journal_removed")
+
+
+def _roll_back_now(record: UndoRecord, journal_dir: Path, exc: OSError) -> None:
+    reason = exc.strerror or str(exc)
+    outcome = recover_path(record.path, journal_dir)
+    if outcome is None or outcome.action == "failed":
+        detail = outcome.detail if outcome else "journal missing"
+        raise ArchiveError(
+            f"writing tags to {record.path.name} failed ({reason}) and the rollback is pending ({detail})"
+        ) from exc
+    name = record.path.name
+    raise ArchiveError(f"writing tags to {name} failed ({reason}); the archive is unchanged") from exc
+
+
+def _pwrite_all(fd: int, data: bytes, offset: int) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.pwrite(fd, view, offset)
+        view, offset = view[written:], offset + written

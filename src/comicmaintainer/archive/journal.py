@@ -1,0 +1,221 @@
+"""Undo journal for in-place archive writes, and the recovery that replays it.
+
+Before ``cbz_inplace`` overwrites the tail of an archive it saves, in one journal file per
+archive, everything needed to put the file back exactly as it was:
+
+* the offset where the rewrite starts and the file's original length;
+* the original bytes from that offset to the end (the *old tail*);
+* the bytes it is about to write (the *new tail*), so recovery can tell "finished" from "torn";
+* a few KB just before the offset (the *guard*), which the write never touches: if they no longer
+  match, the file was replaced by something else since, and recovery leaves it alone;
+* a SHA-256 of all of the above.
+
+A journal is written to ``<name>.tmp``, fsynced, renamed to its final name and the folder
+fsynced, so a journal under its final name is always complete. Its name is a hash of the
+archive's absolute path, which makes "is there a pending record for this file?" one ``stat``.
+
+Recovery (``recover`` at start-up, ``recover_path`` before writing to one file) looks at the
+archive: if its tail is exactly the new tail, the write finished and only the journal remains
+to drop; otherwise the old tail and length are put back. Either way the file is fsynced before
+the journal is removed, and running recovery twice does nothing more than running it once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+from comicmaintainer.archive.atomic import fsync_dir
+
+logger = logging.getLogger(__name__)
+
+JOURNAL_SUFFIX = ".undo"
+_TMP_SUFFIX = ".undo.tmp"
+_MAGIC = b"CM-UNDO1"
+_HEAD = struct.Struct("<8s5Q")  # magic, offset, path length, guard, old tail and new tail lengths
+_DIGEST = 32
+
+
+class JournalError(Exception):
+    """A journal file is damaged or unreadable; ``str()`` is one plain line."""
+
+
+@dataclass(frozen=True)
+class UndoRecord:
+    """What an in-place write is about to change in one archive."""
+
+    path: Path
+    offset: int
+    guard: bytes
+    old_tail: bytes
+    new_tail: bytes
+
+    @property
+    def old_length(self) -> int:
+        return self.offset + len(self.old_tail)
+
+    @property
+    def new_length(self) -> int:
+        return self.offset + len(self.new_tail)
+
+
+@dataclass(frozen=True)
+class RecoveryOutcome:
+    """What recovery did for one journal.
+
+    ``action`` is one of: ``completed`` (the write had finished; journal dropped), ``rolled_back``
+    (old bytes put back), ``unchanged`` (nothing had been written yet), ``dropped_missing`` (the
+    archive is gone), ``dropped_changed`` (the archive was replaced since; left alone),
+    ``failed`` (an error; the journal is kept for the next try).
+    """
+
+    path: Path
+    action: str
+    detail: str = ""
+
+
+def journal_path(journal_dir: Path, path: Path) -> Path:
+    """Where the journal for ``path`` lives (one per archive, named after its absolute path)."""
+    key = hashlib.sha256(os.fsencode(Path(path).resolve())).hexdigest()[:40]
+    return Path(journal_dir) / f"{key}{JOURNAL_SUFFIX}"
+
+
+def encode(record: UndoRecord) -> bytes:
+    raw_path = os.fsencode(record.path)
+    lengths = (record.offset, len(raw_path), len(record.guard), len(record.old_tail), len(record.new_tail))
+    body = b"".join([_HEAD.pack(_MAGIC, *lengths), raw_path, record.guard, record.old_tail, record.new_tail])
+    return body + hashlib.sha256(body).digest()
+
+
+def decode(data: bytes) -> UndoRecord:
+    if len(data) < _HEAD.size + _DIGEST or hashlib.sha256(data[:-_DIGEST]).digest() != data[-_DIGEST:]:
+        raise JournalError("journal is damaged (checksum mismatch)")
+    magic, offset, *sizes = _HEAD.unpack_from(data)
+    if magic != _MAGIC or _HEAD.size + sum(sizes) + _DIGEST != len(data):
+        raise JournalError("journal has an unknown format")
+    parts, pos = [], _HEAD.size
+    for size in sizes:
+        parts.append(data[pos : pos + size])
+        pos += size
+    return UndoRecord(Path(os.fsdecode(parts[0])), offset, parts[1], parts[2], parts[3])
+
+
+def write_journal(journal_dir: Path, record: UndoRecord) -> Path:
+    """Durably store ``record``; after this returns, a crash at any instant is recoverable."""
+    journal_dir = Path(journal_dir)
+    _ensure_dir(journal_dir)
+    final = journal_path(journal_dir, record.path)
+    tmp = final.with_name(final.name[: -len(JOURNAL_SUFFIX)] + _TMP_SUFFIX)
+    try:
+        with open(tmp, "wb") as f:
+            f.write(encode(record))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, final)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    fsync_dir(journal_dir)
+    return final
+
+
+def remove_journal(jpath: Path) -> None:
+    """Drop a journal once the archive it protects is durable."""
+    jpath.unlink()
+    fsync_dir(jpath.parent)
+
+
+def _ensure_dir(journal_dir: Path) -> None:
+    if journal_dir.is_dir():
+        return
+    journal_dir.mkdir(parents=True, exist_ok=True)
+    fsync_dir(journal_dir.parent)
+
+
+def recover(journal_dir: Path) -> list[RecoveryOutcome]:
+    """Finish or roll back every pending in-place write; safe to run any number of times."""
+    journal_dir = Path(journal_dir)
+    if not journal_dir.is_dir():
+        return []
+    for stale in journal_dir.glob(f"*{_TMP_SUFFIX}"):
+        # An unfinished journal: its write never started, so the archive is untouched.
+        with contextlib.suppress(OSError):
+            stale.unlink()
+    return [_recover_one(j) for j in sorted(journal_dir.glob(f"*{JOURNAL_SUFFIX}"))]
+
+
+def recover_path(path: Path, journal_dir: Path) -> RecoveryOutcome | None:
+    """Recover ``path`` if it has a pending journal; ``None`` when there is none."""
+    jpath = journal_path(journal_dir, path)
+    if not jpath.exists():
+        return None
+    return _recover_one(jpath)
+
+
+def _recover_one(jpath: Path) -> RecoveryOutcome:
+    try:
+        record = decode(jpath.read_bytes())
+    except (OSError, JournalError) as exc:
+        logger.error("cannot read undo journal %s: %s", jpath.name, exc)
+        return RecoveryOutcome(jpath, "failed", f"unreadable journal: {exc}")
+    try:
+        outcome = _replay(record)
+        if outcome.action != "failed":
+            remove_journal(jpath)
+    except OSError as exc:
+        outcome = RecoveryOutcome(record.path, "failed", f"{exc.strerror or exc}")
+    log = logger.error if outcome.action == "failed" else logger.info
+    if outcome.action.startswith("dropped"):
+        log = logger.warning
+    log("recovery of %s: %s %s", record.path, outcome.action, outcome.detail)
+    return outcome
+
+
+def _replay(record: UndoRecord) -> RecoveryOutcome:
+    try:
+        fd = os.open(record.path, os.O_RDWR)
+    except FileNotFoundError:
+        return RecoveryOutcome(record.path, "dropped_missing", "the archive no longer exists")
+    try:
+        size = os.fstat(fd).st_size
+        if size < record.offset or _pread_all(fd, record.offset - len(record.guard), len(record.guard)) != (
+            record.guard
+        ):
+            return RecoveryOutcome(record.path, "dropped_changed", "the archive was replaced; left as it is")
+        tail = _pread_all(fd, record.offset, size - record.offset)
+        if tail == record.new_tail:
+            action = "completed"
+        elif tail == record.old_tail:
+            action = "unchanged"
+        else:
+            _pwrite_all(fd, record.old_tail, record.offset)
+            os.ftruncate(fd, record.old_length)
+            action = "rolled_back"
+        os.fsync(fd)
+        return RecoveryOutcome(record.path, action)
+    finally:
+        os.close(fd)
+
+
+def _pread_all(fd: int, offset: int, size: int) -> bytes:
+    chunks, done = [], 0
+    while done < size:
+        chunk = os.pread(fd, size - done, offset + done)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        done += len(chunk)
+    return b"".join(chunks)
+
+
+def _pwrite_all(fd: int, data: bytes, offset: int) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.pwrite(fd, view, offset)
+        view, offset = view[written:], offset + written
