@@ -45,6 +45,13 @@ class Context:
     source: str = "cli"
 
 
+Stage = Literal["reading", "tagging", "renaming"]
+
+
+def _no_stage(stage: Stage) -> None:
+    return None
+
+
 @dataclass(frozen=True)
 class Result:
     path: str
@@ -68,9 +75,13 @@ class Result:
 
 
 def process(
-    path: Path | str, ctx: Context, *, dry_run: bool = False, mode: Mode = "full", force: bool = False
+    path: Path | str, ctx: Context, *, dry_run: bool = False, mode: Mode = "full", force: bool = False,
+    on_stage: Callable[[Stage], None] = _no_stage,
 ) -> Result:
-    """Normalize one archive. Never raises for a problem with the file: the Result says what happened."""
+    """Normalize one archive. Never raises for a problem with the file: the Result says what happened.
+
+    `on_stage` hears "reading", "tagging", "renaming" as the file goes through them (for job progress).
+    """
     root = ctx.settings.watched_dir
     try:
         rel = to_rel(root, Path(path)) if Path(path).is_absolute() else str(PurePosixPath(path))
@@ -79,7 +90,7 @@ def process(
         return Result(path=str(path), outcome="failed", message=str(exc), dry_run=dry_run)
     with ctx.locks.hold(rel):
         try:
-            return _process_locked(rel, ctx, dry_run=dry_run, mode=mode, force=force)
+            return _process_locked(rel, ctx, dry_run=dry_run, mode=mode, force=force, on_stage=on_stage)
         except (ArchiveError, OSError) as exc:
             message = _one_line(exc)
             log.warning("%s: %s", rel, message)
@@ -89,13 +100,16 @@ def process(
             return Result(path=rel, outcome="failed", message=message, dry_run=dry_run)
 
 
-def _process_locked(rel: str, ctx: Context, *, dry_run: bool, mode: Mode, force: bool) -> Result:
+def _process_locked(
+    rel: str, ctx: Context, *, dry_run: bool, mode: Mode, force: bool, on_stage: Callable[[Stage], None]
+) -> Result:
     settings, store = ctx.settings, ctx.store
     source = resolve_inside(settings.watched_dir, rel)
     if not source.is_file():
         raise ArchiveError(f"file vanished before it could be processed: {rel}")
     if not force and not dry_run and _unchanged_since_processed(rel, source, store):
         return Result(path=rel, outcome="unchanged", message="already processed; file unchanged")
+    on_stage("reading")
     info = read_archive(source)
     is_rar = info.format == "rar"
     convert = is_rar and settings.convert_cbr_to_cbz and mode != "normalize"
@@ -114,7 +128,7 @@ def _process_locked(rel: str, ctx: Context, *, dry_run: bool, mode: Mode, force:
         return Result(rel, "unchanged", tags_before=before, tags_after=after, dry_run=dry_run)
     if dry_run:
         return _dry_run_result(rel, plan, info, ctx, before, after)
-    return _apply(rel, source, plan, info, ctx, convert=convert)
+    return _apply(rel, source, plan, info, ctx, convert=convert, on_stage=on_stage)
 
 
 def _unchanged_since_processed(rel: str, source: Path, store: Store) -> bool:
@@ -140,7 +154,10 @@ def _restrict_to_mode(plan: FilePlan, mode: Mode) -> FilePlan:
     return replace(plan, normalized=not plan.tag_changes and plan.new_rel_path is None)
 
 
-def _apply(rel: str, source: Path, plan: FilePlan, info: ArchiveInfo, ctx: Context, *, convert: bool) -> Result:
+def _apply(
+    rel: str, source: Path, plan: FilePlan, info: ArchiveInfo, ctx: Context, *, convert: bool,
+    on_stage: Callable[[Stage], None],
+) -> Result:
     settings, store = ctx.settings, ctx.store
     before, after = _tag_dict(plan.tags_before), _tag_dict(plan.tags_after)
     new_xml = build_comicinfo(apply_tags(info.metadata, plan.tags_after), info.comicinfo)
@@ -151,6 +168,7 @@ def _apply(rel: str, source: Path, plan: FilePlan, info: ArchiveInfo, ctx: Conte
         state="pending",
     )
     try:
+        on_stage("tagging")
         if convert:
             outcome = _convert(rel, source, target_rel, new_xml, info, ctx)
         else:
@@ -158,6 +176,7 @@ def _apply(rel: str, source: Path, plan: FilePlan, info: ArchiveInfo, ctx: Conte
                 cbz_write.write_comicinfo(source, new_xml, journal_dir=settings.journal_dir)
             elif info.format == "rar" and plan.tag_changes:
                 message = "RAR tags left alone: RAR cannot be written and convert_cbr_to_cbz is off"
+            on_stage("renaming")
             outcome = _rename(rel, source, target_rel, info, ctx)
     except BaseException:
         store.set_action_state(action_id, "rolled_back")
