@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 
 import rarfile
 from comicapi import utils
@@ -124,10 +125,10 @@ def read_archive(path: Path) -> ArchiveInfo:
 
 
 @contextmanager
-def open_zip(path: Path) -> Iterator[zipfile.ZipFile]:
-    """ZipFile for reading, with zip damage turned into a one-line ArchiveError."""
+def open_zip(source: Path | BinaryIO) -> Iterator[zipfile.ZipFile]:
+    """ZipFile for reading (a path or an open binary file), zip damage as a one-line ArchiveError."""
     try:
-        zf = zipfile.ZipFile(path)
+        zf = zipfile.ZipFile(source)
     except (zipfile.BadZipFile, EOFError, ValueError) as exc:
         raise CorruptArchive(f"damaged or truncated zip archive: {exc}") from None
     with zf:
