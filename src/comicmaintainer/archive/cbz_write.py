@@ -14,20 +14,27 @@ used here because zipfile has no public "add already-compressed entry" call.
 
 from __future__ import annotations
 
-import errno
+import contextlib
 import os
 import stat
 import struct
 import time
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, BinaryIO
 
 from comicmaintainer.archive.atomic import Fingerprint, fingerprint, fsync_dir, temp_path_beside
-from comicmaintainer.archive.errors import ArchiveError, CorruptArchive, UnsupportedArchive
+from comicmaintainer.archive.errors import (
+    ArchiveError,
+    CorruptArchive,
+    FileVanished,
+    UnsupportedArchive,
+    disk_error,
+)
 from comicmaintainer.archive.reader import (
     COMICINFO_NAME,
-    FileVanished,
     check_format,
     is_comicinfo_name,
     open_zip,
@@ -70,7 +77,7 @@ def _rewrite(path: Path, xml: bytes | None) -> None:
     except ArchiveError:
         raise
     except OSError as exc:
-        raise _os_error(exc, path) from None
+        raise disk_error(exc, path) from None
     fsync_dir(path.parent)
 
 
@@ -91,7 +98,7 @@ def _copy_to_temp_and_replace(
     try:
         fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
     except OSError as exc:
-        raise _os_error(exc, path) from None
+        raise disk_error(exc, path) from None
     try:
         with os.fdopen(fd, "w+b") as out:
             _write_zip(out, src, zf, xml)
@@ -113,22 +120,35 @@ def _copy_owner_and_mode(fd: int, st: os.stat_result) -> None:
     os.fchmod(fd, stat.S_IMODE(st.st_mode))
 
 
-def _write_zip(out: BinaryIO, src: BinaryIO, zf: zipfile.ZipFile, xml: bytes | None) -> None:
-    # No ``with``: on failure the half-built zip is discarded, and closing it would only try to
-    # write a central directory (and could hide the real error behind a second one).
+@contextmanager
+def new_zip(out: IO[bytes]) -> Iterator[zipfile.ZipFile]:
+    """A ZipFile writing into ``out``, closed on success; on error the caller discards ``out``."""
     new = zipfile.ZipFile(out, "w")
-    for info in zf.infolist():
-        if is_comicinfo_name(info.filename):
-            continue
-        _verify_crc(zf, info)
-        _append_raw(new, src, info)
-    if xml is not None:
-        entry = zipfile.ZipInfo(COMICINFO_NAME, date_time=time.localtime()[:6])
-        entry.compress_type = zipfile.ZIP_DEFLATED
-        entry.external_attr = 0o644 << 16
-        new.writestr(entry, xml)
-    new.comment = zf.comment
+    try:
+        yield new
+    except BaseException:
+        # Closing writes a central directory into a file about to be deleted and may fail too
+        # (disk full); that must not hide the first error. Not closing at all would leave the
+        # ZipFile's finalizer to try later, on a closed file.
+        with contextlib.suppress(Exception):
+            new.close()
+        raise
     new.close()
+
+
+def _write_zip(out: IO[bytes], src: BinaryIO, zf: zipfile.ZipFile, xml: bytes | None) -> None:
+    with new_zip(out) as new:
+        for info in zf.infolist():
+            if is_comicinfo_name(info.filename):
+                continue
+            _verify_crc(zf, info)
+            _append_raw(new, src, info)
+        if xml is not None:
+            entry = zipfile.ZipInfo(COMICINFO_NAME, date_time=time.localtime()[:6])
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.external_attr = 0o644 << 16
+            new.writestr(entry, xml)
+        new.comment = zf.comment
 
 
 def _verify_crc(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
@@ -195,19 +215,3 @@ def _strip_zip64_extra(extra: bytes) -> bytes:
             kept += extra[pos:end]
         pos = end
     return bytes(kept)
-
-
-def _os_error(exc: OSError, path: Path) -> ArchiveError:
-    """One plain line for what went wrong on disk."""
-    code = exc.errno
-    if code in (errno.ENOSPC, errno.EDQUOT):
-        return ArchiveError(f"disk full while writing {path.name}")
-    if code == errno.EFBIG:
-        return ArchiveError(f"file size limit reached while writing {path.name}")
-    if code == errno.EROFS:
-        return ArchiveError(f"folder is read-only: {path.parent}")
-    if code in (errno.EACCES, errno.EPERM):
-        return ArchiveError(f"folder is read-only (permission denied): {path.parent}")
-    if isinstance(exc, FileNotFoundError):
-        return FileVanished(f"file vanished while writing: {path.name}")
-    return ArchiveError(f"could not write {path.name}: {exc.strerror or exc}")

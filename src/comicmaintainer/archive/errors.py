@@ -6,6 +6,9 @@ no traceback, no newline, no library jargon where a plainer word will do.
 
 from __future__ import annotations
 
+import errno
+from pathlib import Path
+
 
 def one_line(text: object, limit: int = 300) -> str:
     """Squash any text (an exception message, a file name) onto one short line."""
@@ -33,3 +36,23 @@ class CorruptArchive(ArchiveError):
 
 class InvalidTagValue(ArchiveError, ValueError):
     """A tag value cannot be stored in ComicInfo.xml (for example a year that is not a number)."""
+
+
+class FileVanished(ArchiveError):
+    """The file was not there any more when we came to read or replace it."""
+
+
+def disk_error(exc: OSError, target: Path, *, vanished: Path | None = None) -> ArchiveError:
+    """One plain line for an OSError met while writing ``target`` (a file inside its folder)."""
+    code = exc.errno
+    if code in (errno.ENOSPC, errno.EDQUOT):
+        return ArchiveError(f"disk full while writing {target.name}")
+    if code == errno.EFBIG:
+        return ArchiveError(f"file size limit reached while writing {target.name}")
+    if code == errno.EROFS:
+        return ArchiveError(f"folder is read-only: {target.parent}")
+    if code in (errno.EACCES, errno.EPERM):
+        return ArchiveError(f"folder is read-only (permission denied): {target.parent}")
+    if isinstance(exc, FileNotFoundError):
+        return FileVanished(f"file vanished while writing: {(vanished or target).name}")
+    return ArchiveError(f"could not write {target.name}: {exc.strerror or exc}")

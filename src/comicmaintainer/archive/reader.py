@@ -26,17 +26,19 @@ from comicapi.genericmetadata import GenericMetadata
 
 from comicmaintainer.archive.comicinfo import parse_comicinfo
 from comicmaintainer.archive.detect import Format, sniff
-from comicmaintainer.archive.errors import ArchiveError, CorruptArchive, UnsupportedArchive, one_line
+from comicmaintainer.archive.errors import (
+    ArchiveError,
+    CorruptArchive,
+    FileVanished,
+    UnsupportedArchive,
+    one_line,
+)
 
 COMICINFO_NAME = "ComicInfo.xml"
 # A ComicInfo.xml is a few kilobytes; anything this big is a mistake or an attack (zip bomb).
 MAX_COMICINFO_BYTES = 16 * 1024 * 1024
 _ZIP_ENCRYPTED = 0x1
 _RAR_SPLIT = rarfile.RAR_FILE_SPLIT_BEFORE | rarfile.RAR_FILE_SPLIT_AFTER
-
-
-class FileVanished(ArchiveError):
-    """The file was not there any more when we came to read it."""
 
 
 @dataclass(frozen=True)
