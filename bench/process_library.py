@@ -43,12 +43,20 @@ def one_run(pristine: Path, work: Path, n_files: int) -> dict[str, float]:
     processed = sum(json.loads(line)["outcome"] != "failed" for line in first_out.splitlines())
     shutil.rmtree(work)
     work.mkdir()
-    return {"cp": cp_s, "first": first_s, "second": second_s, "processed": processed, "not_opened": not_opened,
-            "files": n_files}
+    return {
+        "cp": cp_s,
+        "first": first_s,
+        "second": second_s,
+        "processed": processed,
+        "not_opened": not_opened,
+        "files": n_files,
+    }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--files", type=int, default=1000)
     parser.add_argument("--mb", type=float, default=20.0, help="size of each archive")
     parser.add_argument("--runs", type=int, default=3)
@@ -60,7 +68,9 @@ def main() -> None:
         base = Path(tmp)
         pristine = base / "pristine"
         per_series = max(1, args.files // 10)
-        made = example_library.build(pristine, series=10, per_series=per_series, pages=pages, page_bytes=page_bytes)
+        made = example_library.build(
+            pristine, series=10, per_series=per_series, pages=pages, page_bytes=page_bytes
+        )
         work = base / "work"
         work.mkdir()
         runs = [one_run(pristine, work, len(made.files)) for _ in range(args.runs)]
@@ -73,10 +83,13 @@ def report(runs: list[dict[str, float]], args: argparse.Namespace) -> None:
     print(f"{n} archives of {args.mb:g} MB, {args.runs} runs, medians; {os.cpu_count()} cores\n")
     print("| run | seconds | files/s | × cp -r of the library |")
     print("| --- | ---: | ---: | ---: |")
-    print(f"| `cp -r` (I/O floor) | {med['cp']:.2f} | {n / med['cp']:.0f} | 1.0 |")
-    print(f"| first run (tag + rename) | {med['first']:.2f} | {n / med['first']:.0f} | {med['first'] / med['cp']:.2f} |")
-    print(f"| second run (already normalized) | {med['second']:.2f} | {n / med['second']:.0f} "
-          f"| {med['second'] / med['cp']:.2f} |")
+    rows = [
+        ("`cp -r` (I/O floor)", "cp"),
+        ("first run (tag + rename)", "first"),
+        ("second run (already normalized)", "second"),
+    ]
+    for label, key in rows:
+        print(f"| {label} | {med[key]:.2f} | {n / med[key]:.0f} | {med[key] / med['cp']:.2f} |")
     not_opened = min(r["not_opened"] for r in runs)
     print(f"\nsecond run: {not_opened} of {n} archives skipped by fingerprint without being opened")
 

@@ -17,16 +17,25 @@ from comicmaintainer.archive.reader import read_archive
 from tests.archive_factory import page_hashes
 
 
-def run_cli(*args: str, watched: Path, config: Path, extra_env: dict[str, str] | None = None
-            ) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, watched: Path, config: Path, extra_env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "WATCHED_DIR": str(watched), "CONFIG_DIR": str(config), **(extra_env or {})}
     return subprocess.run(
-        [sys.executable, "-m", "comicmaintainer.cli", *args], env=env, capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "comicmaintainer.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 
 def snapshot(root: Path) -> dict[str, tuple[int, int]]:
-    return {str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns) for p in root.rglob("*") if p.is_file()}
+    return {
+        str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns)
+        for p in root.rglob("*")
+        if p.is_file()
+    }
 
 
 def all_pages(root: Path) -> list[tuple[str, ...]]:
@@ -104,9 +113,19 @@ def test_scan_history_and_undo(tmp_path: Path) -> None:
 
 def test_parse_name_json() -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "comicmaintainer.cli", "parse-name", "Re Zero Ch.71.40 (2021).cbz",
-         "--folder", "Re_Zero", "--json"],
-        capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            "-m",
+            "comicmaintainer.cli",
+            "parse-name",
+            "Re Zero Ch.71.40 (2021).cbz",
+            "--folder",
+            "Re_Zero",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     fields = json.loads(out.stdout)
     assert fields["series"] == "Re:Zero"

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from pathlib import Path
+
 import click
 
 from comicmaintainer import __version__
@@ -25,7 +26,9 @@ EXIT_CONFIG = 2
 @click.group()
 @click.version_option(__version__, prog_name="comicmaintainer")
 @click.option("--watched-dir", envvar="WATCHED_DIR", help="The library folder (env WATCHED_DIR).")
-@click.option("--config-dir", envvar="CONFIG_DIR", help="Where state lives (env CONFIG_DIR, default /Config).")
+@click.option(
+    "--config-dir", envvar="CONFIG_DIR", help="Where state lives (env CONFIG_DIR, default /Config)."
+)
 @click.pass_context
 def main(ctx: click.Context, watched_dir: str | None, config_dir: str | None) -> None:
     """ComicMaintainer keeps a comic library tidy."""
@@ -61,7 +64,9 @@ def _context(ctx: click.Context) -> Iterator[Context]:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per file.")
 @click.option("--force", is_flag=True, help="Also reopen files already processed and unchanged.")
 @click.pass_context
-def process_cmd(ctx: click.Context, paths: tuple[Path, ...], dry_run: bool, as_json: bool, force: bool) -> None:
+def process_cmd(
+    ctx: click.Context, paths: tuple[Path, ...], dry_run: bool, as_json: bool, force: bool
+) -> None:
     """Tag, rename and set aside duplicates (default: the whole library)."""
     with _context(ctx) as pctx:
         files = sorted(_expand(pctx.settings.watched_dir, paths or (pctx.settings.watched_dir,)))
@@ -85,16 +90,25 @@ def _expand(root: Path, paths: Iterable[Path]) -> Iterator[Path]:
             yield path
 
 
-def _run_all(files: list[Path], pctx: Context, *, dry_run: bool, force: bool, progress: bool) -> Iterator[Result]:
+def _run_all(
+    files: list[Path], pctx: Context, *, dry_run: bool, force: bool, progress: bool
+) -> Iterator[Result]:
     """Runs files concurrently (MAX_WORKERS); the per-path lock keeps two workers off one file."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     show = progress and sys.stderr.isatty()
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("{task.fields[rate]}"), TimeRemainingColumn())
-    with Progress(*columns, disable=not show, transient=True, console=Console(stderr=True)) as bar, \
-            ThreadPoolExecutor(max_workers=pctx.settings.max_workers) as pool:
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeRemainingColumn(),
+    )
+    with (
+        Progress(*columns, disable=not show, transient=True, console=Console(stderr=True)) as bar,
+        ThreadPoolExecutor(max_workers=pctx.settings.max_workers) as pool,
+    ):
         task = bar.add_task("processing", total=len(files), rate="")
         futures = [pool.submit(process, f, pctx, dry_run=dry_run, force=force) for f in files]
         for future in as_completed(futures):

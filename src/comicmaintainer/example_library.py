@@ -16,14 +16,31 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 SERIES = (
-    "Re_Zero", "Berserk", "One Piece", "Vinland Saga", "Blame!", "Dorohedoro",
-    "Yotsuba&!", "Mob Psycho 100", "Dungeon Meshi", "Chainsaw Man", "Frieren", "Solo Leveling",
+    "Re_Zero",
+    "Berserk",
+    "One Piece",
+    "Vinland Saga",
+    "Blame!",
+    "Dorohedoro",
+    "Yotsuba&!",
+    "Mob Psycho 100",
+    "Dungeon Meshi",
+    "Chainsaw Man",
+    "Frieren",
+    "Solo Leveling",
 )
 
 # Messy name patterns; {s} is the series, {n} the chapter.
 PATTERNS = (
-    "{s} ch{n}", "{s} - Chapter {n:03d} (2021) [Scans]", "{s} Ch.{n}", "{s} ch-{n}", "{s} #{n:03d}",
-    "{s} {n:03d}", "{s} v2 c{n:03d}", "{s} Vol. 3 Chapter {n}", "[Group] {s} - {n:03d} [2019]",
+    "{s} ch{n}",
+    "{s} - Chapter {n:03d} (2021) [Scans]",
+    "{s} Ch.{n}",
+    "{s} ch-{n}",
+    "{s} #{n:03d}",
+    "{s} {n:03d}",
+    "{s} v2 c{n:03d}",
+    "{s} Vol. 3 Chapter {n}",
+    "[Group] {s} - {n:03d} [2019]",
     "{s} - Chapter {n}",
 )
 
@@ -44,14 +61,21 @@ def page_image(seed: int, size: tuple[int, int] = (96, 128)) -> bytes:
     img = Image.new("RGB", size, tuple(rng.randrange(256) for _ in range(3)))
     draw = ImageDraw.Draw(img)
     for _ in range(6):
-        box = sorted(rng.randrange(size[0]) for _ in range(2)), sorted(rng.randrange(size[1]) for _ in range(2))
-        draw.rectangle((box[0][0], box[1][0], box[0][1], box[1][1]), fill=tuple(rng.randrange(256) for _ in range(3)))
+        box = (
+            sorted(rng.randrange(size[0]) for _ in range(2)),
+            sorted(rng.randrange(size[1]) for _ in range(2)),
+        )
+        draw.rectangle(
+            (box[0][0], box[1][0], box[0][1], box[1][1]), fill=tuple(rng.randrange(256) for _ in range(3))
+        )
     out = io.BytesIO()
     img.save(out, "JPEG", quality=70)
     return out.getvalue()
 
 
-def write_cbz(path: Path, *, seed: int, pages: int = 3, page_bytes: int = 0, comicinfo: bytes | None = None) -> Path:
+def write_cbz(
+    path: Path, *, seed: int, pages: int = 3, page_bytes: int = 0, comicinfo: bytes | None = None
+) -> Path:
     """A real CBZ: `pages` JPEG pages (padded with random bytes up to `page_bytes` each when > 0)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
@@ -66,8 +90,9 @@ def write_cbz(path: Path, *, seed: int, pages: int = 3, page_bytes: int = 0, com
     return path
 
 
-def build(root: Path, *, series: int = 4, per_series: int = 5, pages: int = 3, page_bytes: int = 0,
-          seed: int = 7) -> ExampleLibrary:
+def build(
+    root: Path, *, series: int = 4, per_series: int = 5, pages: int = 3, page_bytes: int = 0, seed: int = 7
+) -> ExampleLibrary:
     """A library of `series` folders with `per_series` messy names each, plus a few hard cases."""
     rng = random.Random(seed)
     lib = ExampleLibrary(root)
@@ -76,9 +101,14 @@ def build(root: Path, *, series: int = 4, per_series: int = 5, pages: int = 3, p
         display = folder.replace("_", ":")
         for n in range(1, per_series + 1):
             pattern = PATTERNS[(n + s_index) % len(PATTERNS)]
-            file_name = pattern.format(s=display.replace(":", " "), n=n) + rng.choice((".cbz", ".CBZ", ".cbz"))
-            lib.files.append(write_cbz(root / folder / file_name, seed=s_index * 10_000 + n, pages=pages,
-                                       page_bytes=page_bytes))
+            file_name = pattern.format(s=display.replace(":", " "), n=n) + rng.choice(
+                (".cbz", ".CBZ", ".cbz")
+            )
+            lib.files.append(
+                write_cbz(
+                    root / folder / file_name, seed=s_index * 10_000 + n, pages=pages, page_bytes=page_bytes
+                )
+            )
     _add_hard_cases(root, lib, pages)
     return lib
 
@@ -91,7 +121,9 @@ def _add_hard_cases(root: Path, lib: ExampleLibrary, pages: int) -> None:
     lib.files.append(twin)
     lib.expected_duplicates += 1
     stale = b"<?xml version='1.0'?><ComicInfo><Series>old name</Series><Number>0002</Number></ComicInfo>"
-    lib.files.append(write_cbz(root / "Frieren" / "stale tags.cbz", seed=424242, pages=pages, comicinfo=stale))
+    lib.files.append(
+        write_cbz(root / "Frieren" / "stale tags.cbz", seed=424242, pages=pages, comicinfo=stale)
+    )
     lib.files.append(write_cbz(root / "Berserk" / "Berserk c099 (zip named cbr).cbr", seed=99, pages=pages))
     broken = root / "Berserk" / "Berserk ch 100 (broken download).cbz"
     broken.write_bytes(first.read_bytes()[: first.stat().st_size // 2])

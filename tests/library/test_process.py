@@ -134,7 +134,9 @@ def test_duplicates_move_to_duplicate_dir_with_numbered_suffix(watched: Path, tm
         ("not an archive ch 1.cbz", b"just some text, not a zip at all" * 10),
     ],
 )
-def test_bad_input_fails_with_one_line_and_file_untouched(ctx: Context, watched: Path, name: str, data: bytes) -> None:
+def test_bad_input_fails_with_one_line_and_file_untouched(
+    ctx: Context, watched: Path, name: str, data: bytes
+) -> None:
     bad = watched / "Berserk" / name
     bad.parent.mkdir()
     bad.write_bytes(data)

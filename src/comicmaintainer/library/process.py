@@ -75,7 +75,12 @@ class Result:
 
 
 def process(
-    path: Path | str, ctx: Context, *, dry_run: bool = False, mode: Mode = "full", force: bool = False,
+    path: Path | str,
+    ctx: Context,
+    *,
+    dry_run: bool = False,
+    mode: Mode = "full",
+    force: bool = False,
     on_stage: Callable[[Stage], None] = _no_stage,
 ) -> Result:
     """Normalize one archive. Never raises for a problem with the file: the Result says what happened.
@@ -114,15 +119,21 @@ def _process_locked(
     is_rar = info.format == "rar"
     convert = is_rar and settings.convert_cbr_to_cbz and mode != "normalize"
     plan = plan_file(
-        rel, tags_from_metadata(info.metadata), settings.naming, target_extension=".cbz" if convert else None
+        rel,
+        tags_from_metadata(info.metadata),
+        settings.naming,
+        write_tags=mode != "rename",
+        rename=mode != "normalize",
+        target_extension=".cbz" if convert else None,
     )
-    plan = _restrict_to_mode(plan, mode)
     before, after = _tag_dict(plan.tags_before), _tag_dict(plan.tags_after)
     if plan.needs_attention:
         if not dry_run:
             _mark(ctx, rel, source, Status.NEEDS_ATTENTION, info, error=plan.needs_attention)
-        return Result(rel, "needs_attention", tags_before=before, message=plan.needs_attention, dry_run=dry_run)
-    if plan.normalized and not convert:
+        return Result(
+            rel, "needs_attention", tags_before=before, message=plan.needs_attention, dry_run=dry_run
+        )
+    if not plan.changes_anything and not convert:
         if not dry_run:
             _mark(ctx, rel, source, Status.PROCESSED, info)
         return Result(rel, "unchanged", tags_before=before, tags_after=after, dry_run=dry_run)
@@ -143,19 +154,14 @@ def _unchanged_since_processed(rel: str, source: Path, store: Store) -> bool:
     return (row.size, row.mtime_ns, row.inode) == (fp.size, fp.mtime_ns, fp.inode)
 
 
-def _restrict_to_mode(plan: FilePlan, mode: Mode) -> FilePlan:
-    """Rename-only keeps the tags as they are; normalize-only keeps the name."""
-    from dataclasses import replace
-
-    if mode == "rename":
-        plan = replace(plan, tags_after=plan.tags_before, tag_changes={})
-    elif mode == "normalize":
-        plan = replace(plan, new_rel_path=None)
-    return replace(plan, normalized=not plan.tag_changes and plan.new_rel_path is None)
-
-
 def _apply(
-    rel: str, source: Path, plan: FilePlan, info: ArchiveInfo, ctx: Context, *, convert: bool,
+    rel: str,
+    source: Path,
+    plan: FilePlan,
+    info: ArchiveInfo,
+    ctx: Context,
+    *,
+    convert: bool,
     on_stage: Callable[[Stage], None],
 ) -> Result:
     settings, store = ctx.settings, ctx.store
@@ -164,7 +170,11 @@ def _apply(
     target_rel = plan.new_rel_path or rel
     message = None
     action_id = store.record_action(
-        "process", rel, target_rel, info.comicinfo, new_xml if (plan.tag_changes or convert) else info.comicinfo,
+        "process",
+        rel,
+        target_rel,
+        info.comicinfo,
+        new_xml if (plan.tag_changes or convert) else info.comicinfo,
         state="pending",
     )
     try:
@@ -186,15 +196,22 @@ def _apply(
     if dup is not None:
         return Result(rel, "duplicate", tags_before=before, tags_after=after, action_id=action_id, **dup)
     return Result(
-        rel, "processed", new_path=final_rel if final_rel != rel else None, tags_before=before,
-        tags_after=after, message=message, action_id=action_id,
+        rel,
+        "processed",
+        new_path=final_rel if final_rel != rel else None,
+        tags_before=before,
+        tags_after=after,
+        message=message,
+        action_id=action_id,
     )
 
 
 DupInfo = dict[str, Any]
 
 
-def _rename(rel: str, source: Path, target_rel: str, info: ArchiveInfo, ctx: Context) -> tuple[str, DupInfo | None]:
+def _rename(
+    rel: str, source: Path, target_rel: str, info: ArchiveInfo, ctx: Context
+) -> tuple[str, DupInfo | None]:
     if target_rel == rel:
         _mark(ctx, rel, source, Status.PROCESSED, info)
         return rel, None
@@ -273,22 +290,40 @@ def _dry_run_result(
     if taken:
         identical = _same_pages(info, resolve_inside(ctx.settings.watched_dir, target_rel))
         return Result(
-            rel, "duplicate", tags_before=before, tags_after=after, duplicate_of=target_rel,
-            identical=identical, dry_run=True,
+            rel,
+            "duplicate",
+            tags_before=before,
+            tags_after=after,
+            duplicate_of=target_rel,
+            identical=identical,
+            dry_run=True,
         )
     new_path = target_rel if target_rel != rel else None
     return Result(rel, "processed", new_path=new_path, tags_before=before, tags_after=after, dry_run=True)
 
 
 def _mark(
-    ctx: Context, rel: str, path: Path, status: Status, info: ArchiveInfo, *,
-    error: str | None = None, duplicate_of: str | None = None,
+    ctx: Context,
+    rel: str,
+    path: Path,
+    status: Status,
+    info: ArchiveInfo,
+    *,
+    error: str | None = None,
+    duplicate_of: str | None = None,
 ) -> None:
     """Record the file's state and the fingerprint of what is on disk now, so our own write is no echo."""
     fp = fingerprint(path)
     ctx.store.mark(
-        rel, status=status, size=fp.size, mtime_ns=fp.mtime_ns, inode=fp.inode, error=error,
-        content_id=info.content_id, duplicate_of=duplicate_of, manual_edit=0,
+        rel,
+        status=status,
+        size=fp.size,
+        mtime_ns=fp.mtime_ns,
+        inode=fp.inode,
+        error=error,
+        content_id=info.content_id,
+        duplicate_of=duplicate_of,
+        manual_edit=False,
     )
     ctx.on_change({"path": rel, "change": "processed" if status == Status.PROCESSED else "updated"})
 

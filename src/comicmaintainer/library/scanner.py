@@ -89,9 +89,4 @@ def scan(root: Path, store: Store) -> ScanReport:
 
 
 def _unprocessed_row(rel: str, fp: tuple[int, int, int]) -> FileRow:
-    folder, _, name = rel.rpartition("/")
-    return FileRow(
-        path=rel, folder=folder, name=name, size=fp[0], mtime_ns=fp[1], inode=fp[2],
-        status=Status.UNPROCESSED, error=None, content_id=None, duplicate_of=None, manual_edit=0,
-        updated_at=None,
-    )
+    return FileRow(path=rel, size=fp[0], mtime_ns=fp[1], inode=fp[2], status=Status.UNPROCESSED)

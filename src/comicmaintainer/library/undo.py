@@ -56,7 +56,9 @@ def _undo_change(action: Action, ctx: Context) -> str:
                 raise UndoError(f"{action.old_path} is taken by another file; nothing was renamed") from None
             ctx.store.move_file(action.new_path, action.old_path)
         _remember(ctx, action.old_path, target)
-    undo_id = ctx.store.record_action("undo", action.new_path, action.old_path, action.new_xml, action.old_xml)
+    undo_id = ctx.store.record_action(
+        "undo", action.new_path, action.old_path, action.new_xml, action.old_xml
+    )
     ctx.store.set_action_state(action.id, "undone")
     ctx.on_change({"path": action.old_path, "old_path": action.new_path, "change": "renamed"})
     return f"undone: {action.new_path} → {action.old_path} (recorded as action {undo_id})"
@@ -85,5 +87,5 @@ def _remember(ctx: Context, rel: str, path: Path) -> None:
     """Unprocessed, but marked as the person's choice, so it is not normalized again behind their back."""
     fp = fingerprint(path)
     ctx.store.mark(
-        rel, status=Status.UNPROCESSED, size=fp.size, mtime_ns=fp.mtime_ns, inode=fp.inode, manual_edit=1
+        rel, status=Status.UNPROCESSED, size=fp.size, mtime_ns=fp.mtime_ns, inode=fp.inode, manual_edit=True
     )
