@@ -18,6 +18,7 @@ import re
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -47,6 +48,10 @@ _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 class StoreError(Exception):
     """The database cannot be used (closed, or made by a newer version); one plain line."""
+
+
+class _Connection(sqlite3.Connection):
+    """A plain connection that, unlike the C type, can be weakly referenced."""
 
 
 class Status(StrEnum):
@@ -119,7 +124,8 @@ class Store:
         self._db_path.parent.mkdir(parents=True, exist_ok=True)
         self._write_lock = threading.Lock()
         self._local = threading.local()
-        self._readers: list[sqlite3.Connection] = []
+        # Weak: a thread's read connection closes when the thread ends and its local storage goes.
+        self._readers: weakref.WeakSet[_Connection] = weakref.WeakSet()
         self._readers_lock = threading.Lock()
         self._closed = False
         self._writer = self._connect(_WRITER_PRAGMAS)
@@ -141,30 +147,32 @@ class Store:
             if self._closed:
                 return
             self._closed = True
-            for conn in self._readers:
+            for conn in list(self._readers):
                 conn.close()
             self._readers.clear()
             self._writer.close()
 
     # -- connections -------------------------------------------------------------------------
 
-    def _connect(self, extra_pragmas: Iterable[str]) -> sqlite3.Connection:
+    def _connect(self, extra_pragmas: Iterable[str]) -> _Connection:
         # isolation_level=None: no implicit transactions; writes open BEGIN IMMEDIATE themselves.
         # check_same_thread=False: the writer is shared under a lock, and close() may run elsewhere.
-        conn = sqlite3.connect(self._db_path, isolation_level=None, check_same_thread=False)
+        conn = sqlite3.connect(
+            self._db_path, isolation_level=None, check_same_thread=False, factory=_Connection
+        )
         conn.row_factory = sqlite3.Row  # rows are read by column name, so added columns break nothing
         for pragma in (*_CONNECTION_PRAGMAS, *extra_pragmas):
             conn.execute(pragma)
         return conn
 
     def _reader(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        conn: _Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             with self._readers_lock:
                 if self._closed:
                     raise StoreError(f"the store {self._db_path} is closed")
                 conn = self._connect(_READER_PRAGMAS)
-                self._readers.append(conn)
+                self._readers.add(conn)
             self._local.conn = conn
         elif self._closed:
             raise StoreError(f"the store {self._db_path} is closed")
