@@ -40,8 +40,10 @@ written in place. Data descriptors and archive comments are fine.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
@@ -54,6 +56,7 @@ from comicmaintainer.archive.journal import (
     remove_journal,
     write_journal,
 )
+from comicmaintainer.archive.reader import is_comicinfo_name
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +65,8 @@ GUARD_SIZE = 4096
 _LFH_FIXED = 30
 
 StepHook = Callable[[str], None]
+# ``_plan``'s answer when ComicInfo.xml already holds the new XML.
+_UNCHANGED: tuple[int, bytes] = (-1, b"")
 
 
 def write_comicinfo_inplace(
@@ -78,12 +83,14 @@ def write_comicinfo_inplace(
     try:
         f = open(path, "r+b")  # noqa: SIM115 - closed in the finally below
     except OSError as exc:
-        raise ArchiveError(f"cannot open {path.name} for writing: {exc.strerror or exc}") from exc
+        raise ArchiveError(f"cannot open {path.name} for writing: {_reason(exc)}") from exc
     try:
         size = os.fstat(f.fileno()).st_size
         planned = _plan(f, size, xml)
         if planned is None:
             return False
+        if planned is _UNCHANGED:
+            return True
         offset, new_tail = planned
         guard_start = max(0, offset - GUARD_SIZE)
         guard = _read(f, guard_start, offset - guard_start)
@@ -116,7 +123,7 @@ def _plan(f: BinaryIO, size: int, xml: bytes) -> tuple[int, bytes] | None:
         return None
     if any(cbz_tail.has_unsafe_flags(r) for r in layout.records):
         return _no("an entry is encrypted")
-    infos = [r for r in layout.records if r.name.lower() == cbz_tail.COMICINFO.lower()]
+    infos = [r for r in layout.records if is_comicinfo_name(r.text_name)]
     if len(infos) > 1 or (infos and infos[0].name != cbz_tail.COMICINFO):
         return _no("ComicInfo.xml is duplicated or not spelled ComicInfo.xml")
     others = [r for r in layout.records if not infos or r is not infos[0]]
@@ -125,7 +132,14 @@ def _plan(f: BinaryIO, size: int, xml: bytes) -> tuple[int, bytes] | None:
         return _no("ComicInfo.xml is not the last entry")
     if not _all_end_before(f, others, offset):
         return _no("ComicInfo.xml is not the last entry, or entries overlap")
+    if infos and _same_content(f, infos[0], xml):
+        return _UNCHANGED
     return offset, cbz_tail.build_tail(layout, others, xml, offset)
+
+
+def _same_content(f: BinaryIO, info: cbz_tail.CentralRecord, xml: bytes) -> bool:
+    """True when ComicInfo.xml already holds ``xml``: then nothing is written, not even the mtime."""
+    return info.crc == zlib.crc32(xml) and cbz_tail.entry_data(f, info, len(xml)) == xml
 
 
 def _no(reason: str) -> tuple[int, bytes] | None:
@@ -157,7 +171,7 @@ def _write_tail(fd: int, record: UndoRecord, journal_dir: Path, hook: StepHook) 
     try:
         jpath = write_journal(journal_dir, record)
     except OSError as exc:
-        reason = exc.strerror or str(exc)
+        reason = _reason(exc)
         raise ArchiveError(f"cannot save the undo journal for {record.path.name}: {reason}") from exc
     hook("journal_written")
     try:
@@ -181,7 +195,7 @@ def _write_tail(fd: int, record: UndoRecord, journal_dir: Path, hook: StepHook) 
 
 
 def _roll_back_now(record: UndoRecord, journal_dir: Path, exc: OSError) -> None:
-    reason = exc.strerror or str(exc)
+    reason = _reason(exc)
     outcome = recover_path(record.path, journal_dir)
     if outcome is None or outcome.action == "failed":
         detail = outcome.detail if outcome else "journal missing"
@@ -197,3 +211,12 @@ def _pwrite_all(fd: int, data: bytes, offset: int) -> None:
     while view:
         written = os.pwrite(fd, view, offset)
         view, offset = view[written:], offset + written
+
+
+def _reason(exc: OSError) -> str:
+    """A few plain words for an OS error."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "disk full"
+    if exc.errno == errno.EFBIG:
+        return "file size limit reached"
+    return exc.strerror or str(exc)

@@ -50,10 +50,17 @@ class CentralRecord:
 
     name: bytes
     flags: int
+    method: int
+    crc: int
     compressed_size: int
     header_offset: int
     zip64: bool
     raw: bytes
+
+    @property
+    def text_name(self) -> str:
+        """The name as zip readers decode it: UTF-8 when flagged, else code page 437."""
+        return self.name.decode("utf-8" if self.flags & 0x0800 else "cp437", errors="replace")
 
 
 @dataclass(frozen=True)
@@ -153,7 +160,7 @@ def _parse_central(buf: bytes, count: int) -> list[CentralRecord] | None:
         if disk != 0:
             return None
         big = _MAX32 in (h[8], h[9], h[16])
-        records.append(CentralRecord(name, flags, csize, offset, big, buf[pos:end]))
+        records.append(CentralRecord(name, flags, h[4], h[7], csize, offset, big, buf[pos:end]))
         pos = end
     return records if pos == len(buf) else None
 
@@ -208,6 +215,21 @@ def local_name(f: BinaryIO, offset: int) -> bytes | None:
     if len(raw) < _LFH.size or raw[:4] != _SIG_LFH:
         return None
     return _pread(f, offset + _LFH.size, _LFH.unpack(raw)[9])
+
+
+def entry_data(f: BinaryIO, record: CentralRecord, limit: int) -> bytes | None:
+    """The uncompressed content of a small stored or deflated entry; ``None`` if unreadable."""
+    raw = _pread(f, record.header_offset, _LFH.size)
+    if len(raw) < _LFH.size or raw[:4] != _SIG_LFH or record.compressed_size > limit:
+        return None
+    nlen, elen = _LFH.unpack(raw)[9:11]
+    data = _pread(f, record.header_offset + _LFH.size + nlen + elen, record.compressed_size)
+    try:
+        if record.method == 8:
+            return zlib.decompressobj(-15).decompress(data, limit + 1)
+        return data if record.method == 0 else None
+    except zlib.error:
+        return None
 
 
 def has_unsafe_flags(record: CentralRecord) -> bool:

@@ -36,6 +36,7 @@ logger = logging.getLogger(__name__)
 
 JOURNAL_SUFFIX = ".undo"
 _TMP_SUFFIX = ".undo.tmp"
+_DAMAGED_SUFFIX = ".damaged"
 _MAGIC = b"CM-UNDO1"
 _HEAD = struct.Struct("<8s5Q")  # magic, offset, path length, guard, old tail and new tail lengths
 _DIGEST = 32
@@ -71,6 +72,7 @@ class RecoveryOutcome:
     ``action`` is one of: ``completed`` (the write had finished; journal dropped), ``rolled_back``
     (old bytes put back), ``unchanged`` (nothing had been written yet), ``dropped_missing`` (the
     archive is gone), ``dropped_changed`` (the archive was replaced since; left alone),
+    ``dropped_damaged`` (the journal itself is damaged; moved aside as ``*.damaged``),
     ``failed`` (an error; the journal is kept for the next try).
     """
 
@@ -161,9 +163,15 @@ def recover_path(path: Path, journal_dir: Path) -> RecoveryOutcome | None:
 def _recover_one(jpath: Path) -> RecoveryOutcome:
     try:
         record = decode(jpath.read_bytes())
-    except (OSError, JournalError) as exc:
-        logger.error("cannot read undo journal %s: %s", jpath.name, exc)
-        return RecoveryOutcome(jpath, "failed", f"unreadable journal: {exc}")
+    except OSError as exc:
+        logger.error("cannot read undo journal %s: %s", jpath, exc)
+        return RecoveryOutcome(jpath, "failed", f"unreadable journal: {exc.strerror or exc}")
+    except JournalError as exc:
+        # Only disk damage can do this (journals are renamed into place complete). Nothing in it
+        # can be trusted: keep it aside for a person to look at, and stop blocking the archive.
+        logger.error("undo journal %s is damaged (%s); moved aside", jpath, exc)
+        jpath.replace(jpath.with_suffix(_DAMAGED_SUFFIX))
+        return RecoveryOutcome(jpath, "dropped_damaged", str(exc))
     try:
         outcome = _replay(record)
         if outcome.action != "failed":

@@ -1,0 +1,167 @@
+"""In-place ComicInfo.xml writes on real archives, checked by zipfile, unzip, 7z and comicapi."""
+
+from __future__ import annotations
+
+import warnings
+import zipfile
+from pathlib import Path
+
+import pytest
+from comicapi.comicarchive import ComicArchive
+
+from comicmaintainer.archive.cbz_inplace import write_comicinfo_inplace
+from comicmaintainer.archive.errors import ArchiveError
+from tests.archive_inplace import (
+    INFO,
+    OLD_XML,
+    build_cbz,
+    new_xml,
+    page_hashes,
+    read_info,
+    tool_errors,
+    walk_local_headers,
+)
+
+STORED, DEFLATED = zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED
+
+
+def assert_whole(path: Path, pages: dict[str, str], xml: bytes) -> None:
+    """Pages unchanged, ComicInfo.xml is ``xml`` for every reader, tools see no problem."""
+    assert page_hashes(path) == pages
+    assert read_info(path) == xml
+    assert tool_errors(path) == []
+    streamed = [content for name, content in walk_local_headers(path) if name == INFO]
+    assert streamed == [xml], "a streaming reader sees a stale or extra ComicInfo.xml"
+
+
+@pytest.mark.parametrize("compression", [STORED, DEFLATED])
+@pytest.mark.parametrize("info", ["last", "absent"])
+def test_write_in_place(tmp_path: Path, info: str, compression: int) -> None:
+    path = build_cbz(tmp_path / "a.cbz", info=info, compression=compression)
+    pages = page_hashes(path)
+    xml = new_xml("New Series")
+    assert write_comicinfo_inplace(path, xml, tmp_path / "journal") is True
+    assert_whole(path, pages, xml)
+    assert ComicArchive(path).read_tags("cr").series == "New Series"
+    assert list((tmp_path / "journal").iterdir()) == []
+
+
+def test_info_first_is_left_to_the_full_copy(tmp_path: Path) -> None:
+    path = build_cbz(tmp_path / "a.cbz", info="first")
+    before = path.read_bytes()
+    assert write_comicinfo_inplace(path, new_xml("X"), tmp_path / "journal") is False
+    assert path.read_bytes() == before
+
+
+def test_repeated_writes_grow_and_shrink(tmp_path: Path) -> None:
+    path = build_cbz(tmp_path / "a.cbz", compression=DEFLATED, comment=b"scanned by someone")
+    pages, sizes = page_hashes(path), []
+    for n, padding in enumerate([10, 5000, 0, 300, 4000, 1]):
+        xml = new_xml(f"Series {n}", padding)
+        assert write_comicinfo_inplace(path, xml, tmp_path / "j") is True
+        assert_whole(path, pages, xml)
+        with zipfile.ZipFile(path) as zf:
+            assert zf.comment == b"scanned by someone"
+        sizes.append(path.stat().st_size)
+    assert sizes[1] > sizes[0] > sizes[2] and sizes[4] > sizes[3] > sizes[5]
+
+
+def test_same_xml_changes_nothing(tmp_path: Path) -> None:
+    path = build_cbz(tmp_path / "a.cbz")
+    xml = new_xml("Same")
+    assert write_comicinfo_inplace(path, xml, tmp_path / "j")
+    before = (path.read_bytes(), path.stat().st_mtime_ns)
+    assert write_comicinfo_inplace(path, xml, tmp_path / "j")
+    assert (path.read_bytes(), path.stat().st_mtime_ns) == before
+
+
+@pytest.mark.parametrize("compression", [STORED, DEFLATED])
+def test_data_descriptors(tmp_path: Path, compression: int) -> None:
+    path = build_cbz(tmp_path / "a.cbz", descriptors=True, compression=compression)
+    pages = page_hashes(path)
+    for tag in ("One", "Two"):
+        assert write_comicinfo_inplace(path, new_xml(tag, 200), tmp_path / "j")
+        assert_whole(path, pages, new_xml(tag, 200))
+
+
+@pytest.mark.parametrize("zip64", ["end", "all"])
+@pytest.mark.parametrize("info", ["last", "absent"])
+def test_zip64_written_in_place(tmp_path: Path, zip64: str, info: str) -> None:
+    path = build_cbz(tmp_path / "a.cbz", zip64=zip64, info=info, comment=b"c")
+    pages = page_hashes(path)
+    for tag in ("One", "Two"):
+        assert write_comicinfo_inplace(path, new_xml(tag), tmp_path / "j")
+        assert_whole(path, pages, new_xml(tag))
+    assert path.read_bytes().count(b"PK\x06\x06") == 1, "ZIP64 end record kept"
+
+
+def test_more_than_65535_entries(tmp_path: Path) -> None:
+    path = tmp_path / "many.cbz"
+    with zipfile.ZipFile(path, "w") as zf:
+        for i in range(65_540):
+            zf.writestr(f"p{i:05d}.jpg", b"x")
+    assert write_comicinfo_inplace(path, new_xml("Many"), tmp_path / "j")
+    with zipfile.ZipFile(path) as zf:
+        assert len(zf.infolist()) == 65_541
+        assert zf.read(INFO) == new_xml("Many")
+    assert write_comicinfo_inplace(path, new_xml("Many again"), tmp_path / "j")
+    assert read_info(path) == new_xml("Many again")
+
+
+def test_offsets_beyond_4_gib(tmp_path: Path) -> None:
+    """ComicInfo.xml after a 5 GiB hole (sparse, costs no disk): its offset needs ZIP64."""
+    path = tmp_path / "huge.cbz"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("page000.jpg", b"page")
+        assert zf.fp is not None
+        zf.start_dir = 5 << 30  # the next entry goes after a hole
+        zf.writestr(INFO, OLD_XML)
+    for tag in ("One", "Two, longer " * 20):
+        assert write_comicinfo_inplace(path, new_xml(tag), tmp_path / "j")
+        with zipfile.ZipFile(path) as zf:
+            assert zf.getinfo(INFO).header_offset == 5 << 30
+            assert zf.read(INFO) == new_xml(tag)
+            assert zf.read("page000.jpg") == b"page"
+
+
+def _set_flag_in_central(path: Path, flag: int) -> None:
+    data = bytearray(path.read_bytes())
+    pos = data.index(b"PK\x01\x02")
+    data[pos + 8] |= flag
+    path.write_bytes(bytes(data))
+
+
+def _duplicate_info(path: Path) -> None:
+    with warnings.catch_warnings(), zipfile.ZipFile(path, "a") as zf:
+        warnings.simplefilter("ignore")
+        zf.writestr(INFO, OLD_XML)
+
+
+FALLBACKS = {
+    "trailing bytes": lambda p: p.write_bytes(p.read_bytes() + b"junk"),
+    "encrypted entry": lambda p: _set_flag_in_central(p, 0x01),
+    "duplicate ComicInfo.xml": _duplicate_info,
+    "lower-case name": lambda p: _append(build_cbz(p, info="absent"), "comicinfo.xml"),
+    "not a zip": lambda p: p.write_bytes(b"not a zip at all" * 10),
+    "empty file": lambda p: p.write_bytes(b""),
+    "truncated": lambda p: p.write_bytes(p.read_bytes()[:-30]),
+}
+
+
+def _append(path: Path, name: str) -> None:
+    with zipfile.ZipFile(path, "a") as zf:
+        zf.writestr(name, OLD_XML)
+
+
+@pytest.mark.parametrize("damage", sorted(FALLBACKS))
+def test_unusual_layouts_fall_back_untouched(tmp_path: Path, damage: str) -> None:
+    path = build_cbz(tmp_path / "a.cbz")
+    FALLBACKS[damage](path)
+    before = path.read_bytes()
+    assert write_comicinfo_inplace(path, new_xml("X"), tmp_path / "j") is False
+    assert path.read_bytes() == before
+
+
+def test_missing_file_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ArchiveError, match="cannot open gone.cbz for writing"):
+        write_comicinfo_inplace(tmp_path / "gone.cbz", new_xml("X"), tmp_path / "j")
