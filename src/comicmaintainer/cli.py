@@ -15,7 +15,7 @@ from comicmaintainer import __version__
 from comicmaintainer.config import ConfigError, Settings, load_settings
 from comicmaintainer.domain.naming import clean_issue, pad_issue, parse_name, series_from_folder
 from comicmaintainer.library import undo as undo_module
-from comicmaintainer.library.process import Context, Result, process
+from comicmaintainer.library.process import Context, Result, process, reconcile_preview
 from comicmaintainer.library.scanner import scan, walk_archives
 from comicmaintainer.library.store import Store
 from comicmaintainer.logs import setup_logging
@@ -73,7 +73,10 @@ def process_cmd(
         if not dry_run:
             scan(pctx.settings.watched_dir, pctx.store)
         failed = 0
-        for result in _run_all(files, pctx, dry_run=dry_run, force=force, progress=not as_json):
+        results = _run_all(files, pctx, dry_run=dry_run, force=force, progress=not as_json)
+        if dry_run:
+            results = iter(reconcile_preview(sorted(results, key=lambda r: r.path)))
+        for result in results:
             failed += result.failed
             click.echo(json.dumps(result.to_json()) if as_json else _describe(result))
         if not as_json:

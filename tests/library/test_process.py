@@ -55,13 +55,17 @@ def test_already_normalized_file_is_not_written(ctx: Context, watched: Path) -> 
 def test_second_run_does_not_open_unchanged_archives(ctx: Context, watched: Path) -> None:
     src = make_cbz(watched / "Berserk" / "Berserk ch 6.cbz")
     done = watched / process(src, ctx).new_path
-    os.chmod(done, 0)  # an archive we tried to open now would fail to read
-    try:
-        result = process(done, ctx)
-    finally:
-        os.chmod(done, 0o644)
+    st = done.stat()
+    # Same size, inode and mtime, but no longer an archive: only a run that does not open it succeeds.
+    with open(done, "r+b") as f:
+        f.write(b"\0" * st.st_size)
+    os.utime(done, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+    result = process(done, ctx)
+
     assert result.outcome == "unchanged"
     assert result.message == "already processed; file unchanged"
+    assert process(done, ctx, force=True).outcome == "failed"
 
 
 def test_file_without_issue_needs_attention_and_is_untouched(ctx: Context, watched: Path) -> None:
@@ -114,7 +118,7 @@ def test_duplicates_move_to_duplicate_dir_with_numbered_suffix(watched: Path, tm
         a = make_cbz(watched / "Blame!" / "blame ch3.cbz", seed=2)
         b = make_cbz(watched / "Blame!" / "Blame #3.cbz", seed=2)
         (dup_dir / "Blame!").mkdir(parents=True)
-        shutil.copyfile(a, dup_dir / "Blame!" / "Blame! - Chapter 0003.cbz")
+        shutil.copyfile(a, dup_dir / "Blame!" / "blame ch3.cbz")  # taken in DUPLICATE_DIR too
 
         ra, rb = process(a, ctx), process(b, ctx)
 
@@ -122,7 +126,10 @@ def test_duplicates_move_to_duplicate_dir_with_numbered_suffix(watched: Path, tm
         assert ra.identical is False
         assert not a.exists() and not b.exists()
         moved = sorted(p.name for p in (dup_dir / "Blame!").iterdir())
-        assert moved == ["Blame #3.cbz", "Blame! - Chapter 0003.cbz", "blame ch3.cbz"]
+        assert moved == ["Blame #3.cbz", "blame ch3 (1).cbz", "blame ch3.cbz"]
+        assert page_hashes(dup_dir / "Blame!" / "blame ch3 (1).cbz") == page_hashes(
+            dup_dir / "Blame!" / "blame ch3.cbz"
+        )
     finally:
         store.close()
 

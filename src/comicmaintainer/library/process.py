@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
@@ -142,6 +142,29 @@ def _process_locked(
     return _apply(rel, source, plan, info, ctx, convert=convert, on_stage=on_stage)
 
 
+def reconcile_preview(results: list[Result]) -> list[Result]:
+    """A batch dry run: a second file planned onto a name another file of the batch keeps or takes
+    would be a duplicate. Files that keep their name claim it first; then renames in order."""
+    claimed: dict[str, str] = {}
+    staying = [r for r in results if r.outcome in ("processed", "unchanged") and not r.new_path]
+    for r in staying:
+        claimed.setdefault(r.path, r.path)
+    out = []
+    for r in results:
+        if r.outcome == "processed" and r.new_path:
+            owner = claimed.setdefault(r.new_path, r.path)
+            if owner != r.path:
+                r = replace(
+                    r,
+                    outcome="duplicate",
+                    duplicate_of=r.new_path,
+                    new_path=None,
+                    message=f"would be a duplicate of {owner}, planned onto the same name",
+                )
+        out.append(r)
+    return out
+
+
 def _unchanged_since_processed(rel: str, source: Path, store: Store) -> bool:
     """A second run must not open archives whose fingerprint has not changed since we processed them.
 
@@ -164,46 +187,68 @@ def _apply(
     convert: bool,
     on_stage: Callable[[Stage], None],
 ) -> Result:
-    settings, store = ctx.settings, ctx.store
     before, after = _tag_dict(plan.tags_before), _tag_dict(plan.tags_after)
-    new_xml = build_comicinfo(apply_tags(info.metadata, plan.tags_after), info.comicinfo)
     target_rel = plan.new_rel_path or rel
-    message = None
-    action_id = store.record_action(
+    if target_rel != rel and resolve_inside(ctx.settings.watched_dir, target_rel).exists():
+        # A duplicate is set aside exactly as it came: nothing is written to it.
+        dup = _set_aside(rel, source, target_rel, info, ctx)
+        return Result(rel, "duplicate", tags_before=before, tags_after=before, **dup)
+    new_xml = build_comicinfo(apply_tags(info.metadata, plan.tags_after), info.comicinfo)
+    writes_tags = info.format == "zip" and bool(plan.tag_changes)
+    action_id = ctx.store.record_action(
         "process",
         rel,
         target_rel,
         info.comicinfo,
-        new_xml if (plan.tag_changes or convert) else info.comicinfo,
+        new_xml if (writes_tags or convert) else info.comicinfo,
         state="pending",
     )
     try:
-        on_stage("tagging")
-        if convert:
-            outcome = _convert(rel, source, target_rel, new_xml, info, ctx)
-        else:
-            if info.format == "zip" and plan.tag_changes:
-                cbz_write.write_comicinfo(source, new_xml, journal_dir=settings.journal_dir)
-            elif info.format == "rar" and plan.tag_changes:
-                message = "RAR tags left alone: RAR cannot be written and convert_cbr_to_cbz is off"
-            on_stage("renaming")
-            outcome = _rename(rel, source, target_rel, info, ctx)
+        final_rel, dup = _write_and_rename(
+            rel, source, target_rel, new_xml, info, ctx, convert, writes_tags, on_stage
+        )
     except BaseException:
-        store.set_action_state(action_id, "rolled_back")
+        ctx.store.set_action_state(action_id, "rolled_back")
         raise
-    store.set_action_state(action_id, "done")
-    final_rel, dup = outcome
     if dup is not None:
-        return Result(rel, "duplicate", tags_before=before, tags_after=after, action_id=action_id, **dup)
+        # Another worker took the name between the check above and the rename: the rename never
+        # happened, so the action must not point at the other file.
+        ctx.store.set_action_state(action_id, "rolled_back")
+        return Result(rel, "duplicate", tags_before=before, tags_after=after, **dup)
+    ctx.store.set_action_state(action_id, "done")
+    message = None
+    if info.format == "rar" and not convert and plan.tag_changes:
+        message = "RAR tags left alone: RAR cannot be written and convert_cbr_to_cbz is off"
+    new_path = final_rel if final_rel != rel else None
     return Result(
         rel,
         "processed",
-        new_path=final_rel if final_rel != rel else None,
+        new_path=new_path,
         tags_before=before,
         tags_after=after,
         message=message,
         action_id=action_id,
     )
+
+
+def _write_and_rename(
+    rel: str,
+    source: Path,
+    target_rel: str,
+    new_xml: bytes,
+    info: ArchiveInfo,
+    ctx: Context,
+    convert: bool,
+    writes_tags: bool,
+    on_stage: Callable[[Stage], None],
+) -> tuple[str, DupInfo | None]:
+    on_stage("tagging")
+    if convert:
+        return _convert(rel, source, target_rel, new_xml, info, ctx)
+    if writes_tags:
+        cbz_write.write_comicinfo(source, new_xml, journal_dir=ctx.settings.journal_dir)
+    on_stage("renaming")
+    return _rename(rel, source, target_rel, info, ctx)
 
 
 DupInfo = dict[str, Any]
