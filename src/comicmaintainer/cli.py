@@ -16,6 +16,7 @@ from comicmaintainer.config import ConfigError, Settings, load_settings
 from comicmaintainer.domain.naming import clean_issue, pad_issue, parse_name, series_from_folder
 from comicmaintainer.library import undo as undo_module
 from comicmaintainer.library.process import Context, Result, process, reconcile_preview
+from comicmaintainer.library.recovery import recover
 from comicmaintainer.library.scanner import scan, walk_archives
 from comicmaintainer.library.store import Store
 from comicmaintainer.logs import setup_logging
@@ -52,6 +53,7 @@ def _settings(ctx: click.Context) -> Settings:
 def _context(ctx: click.Context) -> Iterator[Context]:
     settings = _settings(ctx)
     store = Store(settings.db_path)
+    recover(settings.watched_dir, store, settings.journal_dir)
     try:
         yield Context(settings=settings, store=store, source="cli")
     finally:

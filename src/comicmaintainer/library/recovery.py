@@ -18,6 +18,7 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from comicmaintainer.archive import journal
 from comicmaintainer.archive.atomic import fsync_dir
 from comicmaintainer.archive.errors import ArchiveError
 from comicmaintainer.archive.reader import read_archive
@@ -54,11 +55,7 @@ def recover(root: Path, store: Store, journal_dir: Path) -> RecoveryReport:
 
 
 def _recover_journals(journal_dir: Path) -> int:
-    try:
-        from comicmaintainer.archive import cbz_inplace
-    except ImportError:  # the archive layer without an in-place writer has no journals
-        return 0
-    return len(cbz_inplace.recover(journal_dir))
+    return len(journal.recover(journal_dir))
 
 
 def _settle(root: Path, store: Store, action: Action) -> bool:

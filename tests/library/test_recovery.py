@@ -1,0 +1,61 @@
+"""Start-up recovery settles history actions a killed process left pending."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from comicmaintainer.library.process import Context
+from comicmaintainer.library.recovery import recover
+from comicmaintainer.library.store import Status
+from tests.archive_factory import make_cbz
+from tests.conftest import RAR_FIXTURES
+
+
+def test_rename_that_happened_is_done(ctx: Context, watched: Path) -> None:
+    make_cbz(watched / "B" / "B - Chapter 0001.cbz")
+    action = ctx.store.record_action(
+        "process", "B/b ch1.cbz", "B/B - Chapter 0001.cbz", None, b"<x/>", state="pending"
+    )
+
+    report = recover(watched, ctx.store, ctx.settings.journal_dir)
+
+    assert report.finished == ["B/B - Chapter 0001.cbz"]
+    assert ctx.store.get_action(action).state == "done"
+
+
+def test_rename_that_never_happened_is_rolled_back_and_redone_later(ctx: Context, watched: Path) -> None:
+    make_cbz(watched / "B" / "b ch1.cbz")
+    action = ctx.store.record_action(
+        "process", "B/b ch1.cbz", "B/B - Chapter 0001.cbz", None, b"<x/>", state="pending"
+    )
+
+    report = recover(watched, ctx.store, ctx.settings.journal_dir)
+
+    assert report.rolled_back == ["B/B - Chapter 0001.cbz"]
+    assert ctx.store.get_action(action).state == "rolled_back"
+    row = ctx.store.get_file("B/b ch1.cbz")
+    assert row is not None and row.status == Status.UNPROCESSED
+
+
+def test_interrupted_conversion_keeps_the_complete_cbz_and_drops_the_rar(ctx: Context, watched: Path) -> None:
+    fixture = RAR_FIXTURES / "pages-rar5.cbr"
+    if not fixture.exists():
+        pytest.skip(f"{fixture} not present")
+    from comicmaintainer.archive.cbr import convert_rar_to_cbz
+
+    rar = watched / "D" / "d ch 7.cbr"
+    rar.parent.mkdir()
+    shutil.copyfile(fixture, rar)
+    cbz = watched / "D" / "D - Chapter 0007.cbz"
+    convert_rar_to_cbz(rar, cbz, None)  # killed right after this, before the RAR was removed
+    action = ctx.store.record_action(
+        "process", "D/d ch 7.cbr", "D/D - Chapter 0007.cbz", None, None, state="pending"
+    )
+
+    recover(watched, ctx.store, ctx.settings.journal_dir)
+
+    assert not rar.exists() and cbz.exists()
+    assert ctx.store.get_action(action).state == "done"
