@@ -1,0 +1,432 @@
+"""The watcher service: filesystem events in, one ``target.process`` per finished file out.
+
+Threads and who owns what:
+
+- watchdog's observer (inotify, or polling for network shares) turns kernel events into
+  records (``handler.py``) and puts them on a queue; nothing else happens on its thread;
+- one scheduler thread drains the queue, folds each batch into a plan (``fold.py``), applies the
+  row moves and deletions at once, tracks candidates until they are quiet (``stability.py``),
+  supervises the observer, and hands finished files to a small worker pool;
+- the workers compare the file's fingerprint with the one recorded after our own last write
+  (equal: our own write, or nothing changed: skip) and call ``target.process``. A path is never
+  in two workers at once; the pipeline's per-path lock also guards against the CLI and web jobs.
+
+Nothing is lost while the watcher cannot see: at start, when it is switched back on, and after
+the observer had to be restarted, ``target.catch_up()`` reconciles the store with the folder.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver
+from watchdog.observers.polling import PollingObserver
+
+from comicmaintainer.watcher.events import Event
+from comicmaintainer.watcher.fold import Plan, fold, is_comic, is_under, reparent
+from comicmaintainer.watcher.handler import RecordingHandler
+from comicmaintainer.watcher.stability import (
+    Fingerprint,
+    StabilityTracker,
+    fingerprint_of,
+    opens_as_archive,
+    signature_of,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF = 60.0
+BATCH_LIMIT = 50_000  # fold at least this often during a storm, so memory stays bounded
+
+
+class WatchTarget(Protocol):
+    """What the watcher needs from the rest of the program. Paths are relative POSIX strings."""
+
+    def known_fingerprint(self, rel_path: str) -> tuple[int, int, int] | None:
+        """(size, mtime_ns, inode) recorded after our own last write or check, or None."""
+        ...
+
+    def process(self, rel_path: str) -> None:
+        """Run the pipeline on one file (blocking; may raise)."""
+        ...
+
+    def forget(self, rel_path: str) -> None:
+        """The file was deleted: drop its row and markers (no-op if there is none)."""
+        ...
+
+    def move(self, old_rel: str, new_rel: str) -> None:
+        """Renamed outside: move the row (replacing any row at new_rel); no-op if old has none."""
+        ...
+
+    def move_folder(self, old_rel: str, new_rel: str) -> None:
+        """A folder was renamed: move every row beneath old_rel."""
+        ...
+
+    def catch_up(self) -> list[str]:
+        """Reconcile the store with the folder; return the paths needing processing."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class WatcherStatus:
+    running: bool
+    enabled: bool
+    polling: bool
+    observer_alive: bool
+    pending: int  # waiting to be quiet, or queued for / in a worker
+    processed: int
+    skipped: int  # our own writes and unchanged files
+    failed: int
+    observer_restarts: int
+    last_error: str | None
+
+
+def explain_observer_error(exc: BaseException, root: Path) -> str:
+    """One plain line saying why watching failed and, when we know, what to do about it."""
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return (
+            f"cannot watch {root}: the inotify watch limit is reached (one watch per folder). "
+            "Raise it, e.g. `sysctl -w fs.inotify.max_user_watches=524288` (and persist it in "
+            "/etc/sysctl.d/), or set WATCHER_POLLING=true"
+        )
+    if isinstance(exc, OSError) and exc.errno == errno.EMFILE:
+        return (
+            f"cannot watch {root}: the inotify instance limit is reached. Raise it with "
+            "`sysctl -w fs.inotify.max_user_instances=1024`, or set WATCHER_POLLING=true"
+        )
+    if not root.is_dir():
+        return f"cannot watch {root}: the folder is missing (unmounted?); retrying"
+    return f"cannot watch {root}: {exc}"
+
+
+class _CatchUp:
+    """Queue marker: run the catch-up scan in the scheduler thread."""
+
+
+class Watcher:
+    """Watch ``root`` and hand every finished archive to ``target.process`` once."""
+
+    def __init__(
+        self,
+        root: Path,
+        target: WatchTarget,
+        *,
+        quiet_period: float = 5.0,
+        polling: bool = False,
+        polling_interval: float = 10.0,
+        on_status: Callable[[WatcherStatus], None] | None = None,
+        workers: int = 2,
+    ) -> None:
+        self.root = Path(os.path.realpath(root))
+        self.target = target
+        self.polling = polling
+        self.polling_interval = polling_interval
+        self._on_status = on_status
+        self._tick = min(0.5, max(0.05, quiet_period / 5))
+        self._tracker = StabilityTracker(quiet_period)
+        self._queue: queue.SimpleQueue[Event | _CatchUp | None] = queue.SimpleQueue()
+        self._workers = workers
+        self._pool: ThreadPoolExecutor | None = None
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._in_flight: set[str] = set()
+        self._enabled = True
+        self._observer: BaseObserver | None = None
+        self._next_start = 0.0
+        self._backoff = 1.0
+        self._counts = {"processed": 0, "skipped": 0, "failed": 0, "restarts": 0}
+        self._last_error: str | None = None
+        self._last_status: WatcherStatus | None = None
+
+    # -- public API ------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start watching (observer, catch-up scan, workers); returns at once."""
+        if self._thread is not None:
+            return
+        self._stopping.clear()
+        self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="watcher-worker")
+        self._start_observer(initial=True)
+        self._queue.put(_CatchUp())
+        self._thread = threading.Thread(target=self._run, name="watcher-scheduler", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop watching; lets a file already in the pipeline finish, drops what was waiting."""
+        if self._thread is None:
+            return
+        self._stopping.set()
+        self._queue.put(None)
+        self._thread.join()
+        self._thread = None
+        self._stop_observer()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        self._publish_status(force=True)
+
+    def set_enabled(self, enabled: bool) -> None:
+        """Switch at run time. Off: events are dropped. Back on: a catch-up scan finds what was missed."""
+        with self._lock:
+            was, self._enabled = self._enabled, enabled
+        if enabled and not was:
+            log.info("watcher enabled: catching up with changes made while it was off")
+            self._queue.put(_CatchUp())
+        elif was and not enabled:
+            log.info("watcher disabled: changes are picked up when it is enabled again")
+        self._queue.put(None)  # wake the scheduler so the status updates promptly
+
+    def status(self) -> WatcherStatus:
+        with self._lock:
+            return WatcherStatus(
+                running=self._thread is not None,
+                enabled=self._enabled,
+                polling=self.polling,
+                observer_alive=self._observer_healthy(),
+                pending=len(self._tracker) + len(self._in_flight),
+                processed=self._counts["processed"],
+                skipped=self._counts["skipped"],
+                failed=self._counts["failed"],
+                observer_restarts=self._counts["restarts"],
+                last_error=self._last_error,
+            )
+
+    # -- scheduler thread ------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        next_poll = 0.0
+        while not self._stopping.is_set():
+            batch, catch_up = self._drain()
+            if self._stopping.is_set():
+                break
+            if not self._is_enabled():
+                self._tracker = StabilityTracker(self._tracker.quiet_period)
+            else:
+                if batch:
+                    self._apply(fold(batch))
+                if catch_up:
+                    self._catch_up()
+            now = time.monotonic()
+            if now >= next_poll:
+                next_poll = now + self._tick
+                self._supervise()
+                if self._is_enabled():
+                    self._hand_over(self._tracker.poll(self._probe))
+            self._publish_status()
+
+    def _drain(self) -> tuple[list[Event], bool]:
+        """Everything queued now (waiting up to one tick for the first item)."""
+        batch: list[Event] = []
+        catch_up = False
+        try:
+            item = self._queue.get(timeout=self._tick)
+            while True:
+                if isinstance(item, _CatchUp):
+                    catch_up = True
+                elif item is not None:
+                    batch.append(item)
+                if len(batch) >= BATCH_LIMIT:
+                    break
+                item = self._queue.get_nowait()
+        except queue.Empty:
+            pass
+        return batch, catch_up
+
+    def _apply(self, plan: Plan) -> None:
+        """Carry out a plan in its documented order: forget, folder moves, moves, then checks."""
+        for rel in sorted(plan.to_forget):
+            self._tracker.discard(rel)
+            self._call(self.target.forget, rel)
+        for old, new in plan.folder_moves:
+            self._follow_folder(old, new)
+            self._call(self.target.move_folder, old, new)
+        for old, new in plan.moves:
+            if old in self._tracker:  # still settling: keep waiting under its new name
+                self._tracker.discard(old)
+                self._tracker.add(new)
+            self._call(self.target.move, old, new)
+        if plan.rescan:
+            self._catch_up()
+        for folder in sorted(plan.scan_folders):
+            self._add_candidates(self._walk(folder))
+        self._add_candidates(plan.to_check)
+
+    def _follow_folder(self, old: str, new: str) -> None:
+        """Candidates still settling follow their folder when a later batch renames it."""
+        for rel in self._tracker:
+            if is_under(rel, old):
+                self._tracker.discard(rel)
+                self._tracker.add(reparent(rel, old, new))
+
+    def _catch_up(self) -> None:
+        try:
+            paths = self.target.catch_up()
+        except Exception as exc:
+            self._record_error(f"catch-up scan failed: {exc}")
+            log.exception("catch-up scan failed")
+            return
+        self._add_candidates(p for p in paths if is_comic(p))
+
+    def _add_candidates(self, paths: Iterable[str]) -> None:
+        for rel in paths:
+            self._tracker.add(rel)
+
+    def _walk(self, folder: str) -> list[str]:
+        """Every archive beneath a folder that appeared with content."""
+        found: list[str] = []
+        base = self.root / folder
+        for dirpath, dirnames, filenames in os.walk(base):
+            dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+            rel_dir = Path(dirpath).relative_to(self.root).as_posix()
+            prefix = "" if rel_dir == "." else rel_dir + "/"
+            found.extend(prefix + name for name in filenames if is_comic(prefix + name))
+        return found
+
+    def _probe(self, rel: str) -> tuple[int, int] | None:
+        return signature_of(self.root / rel)
+
+    def _hand_over(self, ready: list[str]) -> None:
+        """Quiet candidates that open as archives go to a worker, one worker per path at most."""
+        for rel in ready:
+            with self._lock:
+                busy = rel in self._in_flight
+            if busy:
+                continue  # stays tracked; handed over once the running job for it is done
+            if not opens_as_archive(self.root / rel):
+                log.warning("%s is not a readable archive yet; waiting for it to change", rel)
+                self._tracker.hold(rel)
+                continue
+            self._tracker.discard(rel)
+            with self._lock:
+                self._in_flight.add(rel)
+            assert self._pool is not None
+            self._pool.submit(self._work, rel)
+
+    # -- workers ---------------------------------------------------------------------------------
+
+    def _work(self, rel: str) -> None:
+        try:
+            current = fingerprint_of(self.root / rel)
+            if current is None or self._is_echo(rel, current):
+                self._count("skipped")
+                return
+            self.target.process(rel)
+            self._count("processed")
+        except Exception as exc:
+            self._count("failed")
+            self._record_error(f"processing {rel} failed: {exc}")
+            log.exception("processing %s failed", rel)
+        finally:
+            with self._lock:
+                self._in_flight.discard(rel)
+
+    def _is_echo(self, rel: str, current: Fingerprint) -> bool:
+        known = self.target.known_fingerprint(rel)
+        return known is not None and tuple(known) == current
+
+    # -- observer supervision --------------------------------------------------------------------
+
+    def _supervise(self) -> None:
+        """Restart a dead observer with back-off; catch up on what it may have missed."""
+        if self._observer_healthy():
+            return
+        if self._observer is not None:
+            self._record_error(f"stopped watching {self.root} (folder unmounted or removed?); restarting")
+            log.error("observer for %s died; restarting", self.root)
+            self._stop_observer()
+            self._next_start = time.monotonic()
+        if time.monotonic() >= self._next_start and self._start_observer(initial=False):
+            with self._lock:
+                self._counts["restarts"] += 1
+            self._catch_up()
+
+    def _observer_healthy(self) -> bool:
+        obs = self._observer
+        if obs is None or not obs.is_alive():
+            return False
+        return all(emitter.is_alive() for emitter in obs.emitters) and self.root.is_dir()
+
+    def _start_observer(self, *, initial: bool) -> bool:
+        observer: BaseObserver = (
+            PollingObserver(timeout=self.polling_interval) if self.polling else Observer()
+        )
+        handler = RecordingHandler(self.root, self._queue.put, self._is_enabled)
+        try:
+            if not self.root.is_dir():
+                raise FileNotFoundError(errno.ENOENT, "folder missing", str(self.root))
+            observer.schedule(handler, str(self.root), recursive=True)
+            observer.start()
+        except OSError as exc:
+            message = explain_observer_error(exc, self.root)
+            self._record_error(message)
+            log.error("%s (next try in %.0f s)", message, self._backoff)
+            self._next_start = time.monotonic() + self._backoff
+            self._backoff = min(self._backoff * 2, MAX_BACKOFF)
+            with self._lock:
+                self._observer = None
+            return False
+        if not initial:
+            log.warning("watching %s again", self.root)
+        self._backoff = 1.0
+        with self._lock:
+            self._observer = observer
+        return True
+
+    def _stop_observer(self) -> None:
+        with self._lock:
+            observer, self._observer = self._observer, None
+        if observer is None:
+            return
+        try:
+            observer.stop()
+            observer.join(timeout=5)
+        except Exception:  # a half-dead observer may fail to stop; we drop it either way
+            log.debug("error while stopping the observer", exc_info=True)
+
+    # -- small shared helpers --------------------------------------------------------------------
+
+    def _is_enabled(self) -> bool:
+        return self._enabled
+
+    def _count(self, key: str) -> None:
+        with self._lock:
+            self._counts[key] += 1
+
+    def _record_error(self, message: str) -> None:
+        with self._lock:
+            self._last_error = message
+
+    def _call(self, fn: Callable[..., None], *args: str) -> None:
+        """Row bookkeeping errors are logged and counted; they never stop the watcher."""
+        try:
+            fn(*args)
+        except Exception as exc:
+            self._count("failed")
+            self._record_error(f"{fn.__name__}{args} failed: {exc}")
+            log.exception("%s%s failed", fn.__name__, args)
+
+    def _publish_status(self, *, force: bool = False) -> None:
+        if self._on_status is None:
+            return
+        current = self.status()
+        if force or current != self._last_status:
+            self._last_status = current
+            try:
+                self._on_status(current)
+            except Exception:
+                log.exception("status callback failed")
+
+
+__all__ = ["Watcher", "WatcherStatus", "WatchTarget", "explain_observer_error"]
