@@ -71,7 +71,7 @@ class RecoveryOutcome:
 
     ``action`` is one of: ``completed`` (the write had finished; journal dropped), ``rolled_back``
     (old bytes put back), ``unchanged`` (nothing had been written yet), ``dropped_missing`` (the
-    archive is gone), ``dropped_changed`` (the archive was replaced since; left alone),
+    archive is gone), ``dropped_changed`` (the archive was changed by someone else; left alone),
     ``dropped_damaged`` (the journal itself is damaged; moved aside as ``*.damaged``),
     ``failed`` (an error; the journal is kept for the next try).
     """
@@ -191,24 +191,53 @@ def _replay(record: UndoRecord) -> RecoveryOutcome:
     except FileNotFoundError:
         return RecoveryOutcome(record.path, "dropped_missing", "the archive no longer exists")
     try:
-        size = os.fstat(fd).st_size
-        if size < record.offset or _pread_all(fd, record.offset - len(record.guard), len(record.guard)) != (
-            record.guard
-        ):
-            return RecoveryOutcome(record.path, "dropped_changed", "the archive was replaced; left as it is")
-        tail = _pread_all(fd, record.offset, size - record.offset)
-        if tail == record.new_tail:
-            action = "completed"
-        elif tail == record.old_tail:
-            action = "unchanged"
-        else:
-            _pwrite_all(fd, record.old_tail, record.offset)
-            os.ftruncate(fd, record.old_length)
-            action = "rolled_back"
-        os.fsync(fd)
+        action = _settle(fd, record)
+        if action == "dropped_changed":
+            return RecoveryOutcome(record.path, action, "the archive was changed since; left alone")
+        os.fsync(fd)  # what we keep must be durable before the journal goes
         return RecoveryOutcome(record.path, action)
     finally:
         os.close(fd)
+
+
+def _settle(fd: int, record: UndoRecord) -> str:
+    """Bring the open archive to its old or new state; the name of what was done."""
+    size = os.fstat(fd).st_size
+    guard_start = record.offset - len(record.guard)
+    if size < record.offset or _pread_all(fd, guard_start, len(record.guard)) != record.guard:
+        return "dropped_changed"
+    tail = _pread_all(fd, record.offset, size - record.offset)
+    if tail == record.new_tail:
+        return "completed"
+    if tail == record.old_tail:
+        return "unchanged"
+    if not could_be_torn(tail, record):
+        return "dropped_changed"
+    _pwrite_all(fd, record.old_tail, record.offset)
+    os.ftruncate(fd, record.old_length)
+    return "rolled_back"
+
+
+def could_be_torn(tail: bytes, record: UndoRecord) -> bool:
+    """True when ``tail`` is a state an interrupted write of ``record`` can leave on disk.
+
+    Every byte is then the old byte or the new byte at its position (or zero past the old end,
+    where a file that grew may show a hole), and the length lies between the old and the new one.
+    Anything else means someone else changed the file: recovery must not write to it.
+    """
+    old, new = record.old_tail, record.new_tail
+    if not min(len(old), len(new)) <= len(tail) <= max(len(old), len(new)):
+        return False
+    block = 4096
+    for start in range(0, len(tail), block):
+        piece = tail[start : start + block]
+        if piece in (old[start : start + block], new[start : start + block]):
+            continue
+        for i in range(start, start + len(piece)):
+            allowed = (old[i : i + 1], new[i : i + 1], b"\0" if i >= len(old) else b"")
+            if tail[i : i + 1] not in allowed:
+                return False
+    return True
 
 
 def _pread_all(fd: int, offset: int, size: int) -> bytes:
