@@ -724,14 +724,14 @@ class JobStore:
                 "DELETE FROM jobs WHERE finished_at IS NOT NULL AND finished_at < ?", (finished_before,)
             ).rowcount
 
-    def moves_from(self, path: str, since: float) -> list[Action]:
-        """Pending or done actions since ``since`` that moved the file at ``path`` elsewhere, newest first.
+    def actions_from(self, path: str, since: float) -> list[Action]:
+        """Pending or done actions recorded since ``since`` on the file at ``path``, newest first.
 
-        Lets a resumed job find a file its interrupted run already renamed.
+        Lets a resumed job see what its interrupted run already did (a rename, a tag write).
         """
         rows = self._store._read(
-            "SELECT * FROM actions WHERE old_path = ? AND new_path IS NOT NULL AND new_path != old_path"
-            " AND state IN ('pending', 'done') AND at >= ? ORDER BY id DESC",
+            "SELECT * FROM actions WHERE old_path = ? AND state IN ('pending', 'done') AND at >= ?"
+            " ORDER BY id DESC",
             (path, since),
         )
         return [_action(row) for row in rows]
