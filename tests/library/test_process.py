@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -168,17 +171,32 @@ def test_truncated_zip_fails_and_run_goes_on(ctx: Context, watched: Path) -> Non
     assert truncated.stat().st_size == 300
 
 
+@contextmanager
+def read_only(folder: Path) -> Iterator[None]:
+    """A folder nobody can write in: permission bits, or for root (who ignores them) a read-only mount."""
+    if os.geteuid() != 0:
+        os.chmod(folder, 0o555)
+        try:
+            yield
+        finally:
+            os.chmod(folder, 0o755)
+        return
+    mounted = subprocess.run(["mount", "--bind", "-o", "ro", str(folder), str(folder)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot make a read-only folder here: {mounted.stderr.decode().strip()}")
+    try:
+        yield
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+
+
 def test_read_only_folder_fails_and_keeps_file(ctx: Context, watched: Path) -> None:
-    if os.geteuid() == 0:
-        pytest.skip("root ignores folder permissions")
     src = make_cbz(watched / "Berserk" / "Berserk ch 9.cbz")
     data = src.read_bytes()
-    os.chmod(src.parent, 0o555)
-    try:
+    with read_only(src.parent):
         result = process(src, ctx)
-    finally:
-        os.chmod(src.parent, 0o755)
     assert result.outcome == "failed"
+    assert result.message and "read-only" in result.message
     assert src.read_bytes() == data
 
 
