@@ -205,5 +205,44 @@ def undo_cmd(ctx: click.Context, action_id: int) -> None:
         click.echo(message)
 
 
+@main.command("watch")
+@click.pass_context
+def watch_cmd(ctx: click.Context) -> None:
+    """Watch the library in the foreground and process every archive that lands in it."""
+    import signal
+    import threading
+
+    from comicmaintainer.watcher.pipeline_target import PipelineTarget
+    from comicmaintainer.watcher.service import Watcher, WatcherStatus
+
+    def show(status: WatcherStatus) -> None:
+        state = "watching" if status.enabled and status.observer_alive else "NOT watching"
+        line = (
+            f"{state} {pctx.settings.watched_dir}: {status.pending} pending, {status.processed} processed, "
+            f"{status.failed} failed" + (f" — {status.last_error}" if status.last_error else "")
+        )
+        click.echo(f"\r\x1b[2K{line}" if sys.stderr.isatty() else line, nl=not sys.stderr.isatty(), err=True)
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with _context(ctx) as pctx:
+        s = pctx.settings
+        watcher = Watcher(
+            s.watched_dir,
+            PipelineTarget(pctx),
+            quiet_period=s.quiet_period,
+            polling=s.watcher_polling,
+            polling_interval=s.polling_interval,
+            on_status=show,
+        )
+        watcher.start()
+        try:
+            stop.wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            watcher.stop()
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -1,0 +1,59 @@
+"""The watcher's view of the program: the store and the one `process` pipeline.
+
+`run` decides how a finished file is processed: the `watch` command calls the pipeline directly; the
+server hands it to the job engine as low-priority watcher work. Either way it is the same `process`.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Callable
+
+from comicmaintainer.library.process import Context, process
+from comicmaintainer.library.scanner import scan
+from comicmaintainer.library.store import Status
+
+
+class PipelineTarget:
+    def __init__(self, ctx: Context, run: Callable[[str], None] | None = None) -> None:
+        self.ctx = ctx
+        self._run = run or self._process_now
+
+    def known_fingerprint(self, rel_path: str) -> tuple[int, int, int] | None:
+        """The fingerprint after our own last write (or a person's edit); None if the file still needs work.
+
+        A row the scanner merely saw (unprocessed, no manual edit) has a fingerprint too, but it is
+        not ours: answering None for it makes the watcher process the file.
+        """
+        row = self.ctx.store.get_file(rel_path)
+        if row is None or (row.status == Status.UNPROCESSED and not row.manual_edit):
+            return None
+        return (row.size, row.mtime_ns, row.inode)
+
+    def process(self, rel_path: str) -> None:
+        self._run(rel_path)
+
+    def _process_now(self, rel_path: str) -> None:
+        process(rel_path, self.ctx)
+
+    def forget(self, rel_path: str) -> None:
+        self.ctx.store.delete_file(rel_path)
+        self.ctx.on_change({"path": rel_path, "change": "deleted"})
+
+    def move(self, old_rel: str, new_rel: str) -> None:
+        self.ctx.store.move_file(old_rel, new_rel)
+        self.ctx.on_change({"path": new_rel, "old_path": old_rel, "change": "renamed"})
+
+    def move_folder(self, old_rel: str, new_rel: str) -> None:
+        """Rows follow the folder without reprocessing. Only when the folder's own name changed do
+        the files directly in it (whose series is that name) go back to unprocessed."""
+        self.ctx.store.move_prefix(old_rel, new_rel)
+        if posixpath.basename(old_rel) != posixpath.basename(new_rel):
+            for row in self.ctx.store.files():
+                if row.folder == new_rel:
+                    self.ctx.store.mark(row.path, status=Status.UNPROCESSED)
+        self.ctx.on_change({"path": new_rel, "old_path": old_rel, "change": "folder_renamed"})
+
+    def catch_up(self) -> list[str]:
+        scan(self.ctx.settings.watched_dir, self.ctx.store)
+        return [row.path for row in self.ctx.store.files(Status.UNPROCESSED) if not row.manual_edit]
