@@ -775,3 +775,135 @@ def _job_item_row(row: sqlite3.Row) -> JobItemRow:
         result=None if result is None else json.loads(result),
         attempts=row["attempts"],
     )
+
+
+# --- file list ---
+# The web page's file list (migration 0003): one page of rows for a search, filter and sort, the
+# count beside every filter, and the folders. Counts without a search come from ``file_counts``,
+# which triggers keep exact, so they cost no scan however large the library. A search is a
+# case-insensitive substring of the relative path (folder and file name; LIKE folds ASCII letters
+# only) and needs one scan; its counts are cached per read connection until the next commit
+# (``PRAGMA data_version``), so paging and changing the filter or sort do not scan again.
+
+LIST_FILTERS: dict[str, Status | None] = {
+    "all": None,
+    "processed": Status.PROCESSED,
+    "unprocessed": Status.UNPROCESSED,
+    "duplicates": Status.DUPLICATE,
+    "needs_attention": Status.NEEDS_ATTENTION,
+}
+# Every term carries the direction; rowid breaks ties (it ends every index entry, so the index
+# still gives the order).
+LIST_SORTS: dict[str, tuple[str, ...]] = {
+    "name": ("name COLLATE NOCASE", "rowid"),
+    "folder": ("folder COLLATE NOCASE", "name COLLATE NOCASE", "rowid"),
+    "date": ("mtime_ns", "rowid"),
+    "size": ("size", "rowid"),
+}
+PER_PAGE_RANGE = (10, 500)
+# A filter matching fewer rows than this is read through the status index and sorted; a larger
+# one walks the sort order's index and skips the other statuses, which stays cheap because they
+# are then a minority.
+_SMALL_FILTER = 5000
+_COUNTS_CACHE_SIZE = 32
+
+
+@dataclass(frozen=True)
+class FileQuery:
+    """One request for a page of the file list; ``ValueError`` for values outside the contract."""
+
+    page: int = 1
+    per_page: int = 100
+    search: str = ""
+    filter: str = "all"
+    sort: str = "name"
+    direction: str = "asc"
+
+    def __post_init__(self) -> None:
+        low, high = PER_PAGE_RANGE
+        if self.page < 1 or not low <= self.per_page <= high:
+            raise ValueError(f"page must be >= 1 and per_page {low}..{high}")
+        if self.filter not in LIST_FILTERS or self.sort not in LIST_SORTS:
+            raise ValueError(f"unknown filter {self.filter!r} or sort {self.sort!r}")
+        if self.direction not in ("asc", "desc"):
+            raise ValueError(f"direction must be asc or desc, not {self.direction!r}")
+
+
+@dataclass(frozen=True)
+class FilePage:
+    rows: list[FileRow]
+    total: int  # rows matching search and filter
+    counts: dict[str, int]  # filter name -> rows matching the search with that filter
+
+
+class FileList:
+    """The file list's reads, on a ``Store``'s read connections."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._local = threading.local()
+
+    def page(self, query: FileQuery) -> FilePage:
+        counts = self.counts(query.search)
+        total = counts[query.filter]
+        status = LIST_FILTERS[query.filter]
+        where, params = _search_clause(query.search)
+        source = "files"
+        if status is not None:
+            small = total < _SMALL_FILTER
+            # '+status' hides the column from the planner, which then walks the sort index.
+            where.append("status = :status" if small else "+status = :status")
+            params["status"] = status.value
+            source = "files INDEXED BY files_status" if small else source
+        if query.search and source == "files":
+            source = "files NOT INDEXED"  # one scan, then a sort of the matches only
+        params.update(limit=query.per_page, offset=(query.page - 1) * query.per_page)
+        direction = " DESC" if query.direction == "desc" else ""
+        order = ", ".join(term + direction for term in LIST_SORTS[query.sort])
+        sql = (
+            f"SELECT * FROM {source}{' WHERE ' + ' AND '.join(where) if where else ''}"
+            f" ORDER BY {order} LIMIT :limit OFFSET :offset"
+        )
+        rows = [_file_row(row) for row in self._store._read(sql, params)]
+        return FilePage(rows=rows, total=total, counts=counts)
+
+    def counts(self, search: str = "") -> dict[str, int]:
+        """Rows per filter name for ``search`` ("" for all files)."""
+        if not search:
+            by_status = dict(self._store._read("SELECT status, n FROM file_counts"))
+            return _filter_counts(by_status)
+        cache = self._cache()
+        if search not in cache:
+            if len(cache) >= _COUNTS_CACHE_SIZE:
+                cache.clear()
+            where, params = _search_clause(search)
+            sql = f"SELECT status, count(*) FROM files NOT INDEXED WHERE {where[0]} GROUP BY status"
+            cache[search] = _filter_counts(dict(self._store._read(sql, params)))
+        return dict(cache[search])
+
+    def folders(self) -> list[tuple[str, int]]:
+        """(folder, number of files) for every folder holding files, by name ignoring case."""
+        rows = self._store._read("SELECT folder, count(*) FROM files GROUP BY folder")
+        return sorted(((folder, count) for folder, count in rows), key=lambda fc: (fc[0].casefold(), fc[0]))
+
+    def _cache(self) -> dict[str, dict[str, int]]:
+        """This thread's search counts, emptied whenever any connection committed since last time."""
+        version = self._store._reader().execute("PRAGMA data_version").fetchone()[0]
+        if getattr(self._local, "version", None) != version:
+            self._local.version = version
+            self._local.counts = {}
+        cache: dict[str, dict[str, int]] = self._local.counts
+        return cache
+
+
+def _search_clause(search: str) -> tuple[list[str], dict[str, Any]]:
+    if not search:
+        return [], {}
+    escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return ["path LIKE :pattern ESCAPE '\\'"], {"pattern": f"%{escaped}%"}
+
+
+def _filter_counts(by_status: dict[str, int]) -> dict[str, int]:
+    counts = {name: by_status.get(status.value, 0) for name, status in LIST_FILTERS.items() if status}
+    counts["all"] = sum(by_status.values())
+    return counts
