@@ -191,8 +191,8 @@ def _apply(
     target_rel = plan.new_rel_path or rel
     if target_rel != rel and resolve_inside(ctx.settings.watched_dir, target_rel).exists():
         # A duplicate is set aside exactly as it came: nothing is written to it.
-        dup = _set_aside(rel, source, target_rel, info, ctx)
-        return Result(rel, "duplicate", tags_before=before, tags_after=before, **dup)
+        aside = _set_aside(rel, source, target_rel, info, ctx)
+        return Result(rel, "duplicate", tags_before=before, tags_after=before, **aside)
     new_xml = build_comicinfo(apply_tags(info.metadata, plan.tags_after), info.comicinfo)
     writes_tags = info.format == "zip" and bool(plan.tag_changes)
     action_id = ctx.store.record_action(

@@ -27,60 +27,62 @@ def undo(action_id: int, ctx: Context) -> str:
         raise UndoError(f"there is no action {action_id}")
     if action.state != "done":
         raise UndoError(f"action {action_id} is {action.state}, only a done action can be undone")
+    if action.old_path is None or action.new_path is None:
+        raise UndoError(f"action {action_id} ({action.kind}) records no paths to put back")
     if action.kind == "duplicate":
-        return _undo_duplicate_move(action, ctx)
+        return _undo_duplicate_move(action, action.old_path, action.new_path, ctx)
     if action.kind in ("process", "edit"):
-        return _undo_change(action, ctx)
+        return _undo_change(action, action.old_path, action.new_path, ctx)
     raise UndoError(f"action {action_id} ({action.kind}) cannot be undone")
 
 
-def _undo_change(action: Action, ctx: Context) -> str:
+def _undo_change(action: Action, old_path: str, new_path: str, ctx: Context) -> str:
     root = ctx.settings.watched_dir
-    if action.old_path.lower().endswith(".cbr") and action.new_path.lower().endswith(".cbz"):
+    if old_path.lower().endswith(".cbr") and new_path.lower().endswith(".cbz"):
         raise UndoError("this file was converted from CBR to CBZ; the CBZ holds the same pages, keep it")
-    with ctx.locks.hold_many([action.old_path, action.new_path]):
-        current = resolve_inside(root, action.new_path)
+    with ctx.locks.hold_many([old_path, new_path]):
+        current = resolve_inside(root, new_path)
         if not current.is_file():
-            raise UndoError(f"{action.new_path} is no longer in the library")
+            raise UndoError(f"{new_path} is no longer in the library")
         if action.old_xml != action.new_xml and detect_format(current) == "zip":
             if action.old_xml is None:
                 cbz_write.remove_comicinfo(current)
             else:
                 cbz_write.write_comicinfo(current, action.old_xml, journal_dir=ctx.settings.journal_dir)
         target = current
-        if action.new_path != action.old_path:
-            target = resolve_inside(root, action.old_path)
+        if new_path != old_path:
+            target = resolve_inside(root, old_path)
             try:
                 rename_no_replace(current, target)
             except FileExistsError:
-                raise UndoError(f"{action.old_path} is taken by another file; nothing was renamed") from None
-            ctx.store.move_file(action.new_path, action.old_path)
-        _remember(ctx, action.old_path, target)
+                raise UndoError(f"{old_path} is taken by another file; nothing was renamed") from None
+            ctx.store.move_file(new_path, old_path)
+        _remember(ctx, old_path, target)
     undo_id = ctx.store.record_action(
-        "undo", action.new_path, action.old_path, action.new_xml, action.old_xml
+        "undo", new_path, old_path, action.new_xml, action.old_xml
     )
     ctx.store.set_action_state(action.id, "undone")
-    ctx.on_change({"path": action.old_path, "old_path": action.new_path, "change": "renamed"})
-    return f"undone: {action.new_path} → {action.old_path} (recorded as action {undo_id})"
+    ctx.on_change({"path": old_path, "old_path": new_path, "change": "renamed"})
+    return f"undone: {new_path} → {old_path} (recorded as action {undo_id})"
 
 
-def _undo_duplicate_move(action: Action, ctx: Context) -> str:
-    moved = Path(action.new_path)
-    with ctx.locks.hold(action.old_path):
+def _undo_duplicate_move(action: Action, old_path: str, new_path: str, ctx: Context) -> str:
+    moved = Path(new_path)
+    with ctx.locks.hold(old_path):
         if not moved.is_file():
             raise UndoError(f"{moved} is no longer in the duplicates folder")
-        target = resolve_inside(ctx.settings.watched_dir, action.old_path)
+        target = resolve_inside(ctx.settings.watched_dir, old_path)
         target.parent.mkdir(parents=True, exist_ok=True)
         try:
             rename_no_replace(moved, target)
         except FileExistsError:
-            raise UndoError(f"{action.old_path} is taken by another file; nothing was moved") from None
+            raise UndoError(f"{old_path} is taken by another file; nothing was moved") from None
         fsync_dir(moved.parent)
-        _remember(ctx, action.old_path, target)
-    ctx.store.record_action("undo", str(moved), action.old_path, None, None)
+        _remember(ctx, old_path, target)
+    ctx.store.record_action("undo", str(moved), old_path, None, None)
     ctx.store.set_action_state(action.id, "undone")
-    ctx.on_change({"path": action.old_path, "change": "added"})
-    return f"undone: {moved} moved back to {action.old_path}"
+    ctx.on_change({"path": old_path, "change": "added"})
+    return f"undone: {moved} moved back to {old_path}"
 
 
 def _remember(ctx: Context, rel: str, path: Path) -> None:
