@@ -54,6 +54,7 @@ from comicmaintainer.archive.journal import (
     UndoRecord,
     recover_path,
     remove_journal,
+    roll_back,
     write_journal,
 )
 from comicmaintainer.archive.reader import is_comicinfo_name
@@ -196,7 +197,7 @@ def _write_tail(fd: int, record: UndoRecord, journal_dir: Path, hook: StepHook) 
 
 def _roll_back_now(record: UndoRecord, journal_dir: Path, exc: OSError) -> None:
     reason = _reason(exc)
-    outcome = recover_path(record.path, journal_dir)
+    outcome = roll_back(record.path, journal_dir)
     if outcome is None or outcome.action == "failed":
         detail = outcome.detail if outcome else "journal missing"
         raise ArchiveError(

@@ -160,7 +160,19 @@ def recover_path(path: Path, journal_dir: Path) -> RecoveryOutcome | None:
     return _recover_one(jpath)
 
 
-def _recover_one(jpath: Path) -> RecoveryOutcome:
+def roll_back(path: Path, journal_dir: Path) -> RecoveryOutcome | None:
+    """Put ``path`` back as it was before its pending write, even if that write had finished.
+
+    The writer calls this when it fails part-way (an I/O error, a full disk), so that its error
+    can say "the archive is unchanged".
+    """
+    jpath = journal_path(journal_dir, path)
+    if not jpath.exists():
+        return None
+    return _recover_one(jpath, keep_finished=False)
+
+
+def _recover_one(jpath: Path, keep_finished: bool = True) -> RecoveryOutcome:
     try:
         record = decode(jpath.read_bytes())
     except OSError as exc:
@@ -173,7 +185,7 @@ def _recover_one(jpath: Path) -> RecoveryOutcome:
         jpath.replace(jpath.with_suffix(_DAMAGED_SUFFIX))
         return RecoveryOutcome(jpath, "dropped_damaged", str(exc))
     try:
-        outcome = _replay(record)
+        outcome = _replay(record, keep_finished)
         if outcome.action != "failed":
             remove_journal(jpath)
     except OSError as exc:
@@ -185,13 +197,13 @@ def _recover_one(jpath: Path) -> RecoveryOutcome:
     return outcome
 
 
-def _replay(record: UndoRecord) -> RecoveryOutcome:
+def _replay(record: UndoRecord, keep_finished: bool) -> RecoveryOutcome:
     try:
         fd = os.open(record.path, os.O_RDWR)
     except FileNotFoundError:
         return RecoveryOutcome(record.path, "dropped_missing", "the archive no longer exists")
     try:
-        action = _settle(fd, record)
+        action = _settle(fd, record, keep_finished)
         if action == "dropped_changed":
             return RecoveryOutcome(record.path, action, "the archive was changed since; left alone")
         os.fsync(fd)  # what we keep must be durable before the journal goes
@@ -200,14 +212,14 @@ def _replay(record: UndoRecord) -> RecoveryOutcome:
         os.close(fd)
 
 
-def _settle(fd: int, record: UndoRecord) -> str:
+def _settle(fd: int, record: UndoRecord, keep_finished: bool) -> str:
     """Bring the open archive to its old or new state; the name of what was done."""
     size = os.fstat(fd).st_size
     guard_start = record.offset - len(record.guard)
     if size < record.offset or _pread_all(fd, guard_start, len(record.guard)) != record.guard:
         return "dropped_changed"
     tail = _pread_all(fd, record.offset, size - record.offset)
-    if tail == record.new_tail:
+    if keep_finished and tail == record.new_tail:
         return "completed"
     if tail == record.old_tail:
         return "unchanged"
