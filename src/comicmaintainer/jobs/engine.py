@@ -291,6 +291,8 @@ class JobEngine:
 
     def _adopt(self, row: JobRow) -> _Live:
         """Track a stored unfinished job from its items' statuses; finish it at once if nothing is left."""
+        if row.id in self._live:  # a worker claimed its first item before submit got here
+            return self._live[row.id]
         counts = self._jobs.item_counts(row.id)
         live = _Live(
             row=row, succeeded=counts.get("done", 0), failed=counts.get("failed", 0),
