@@ -119,7 +119,7 @@ class RecordingTarget:
 
 # -- fixtures ----------------------------------------------------------------------------------
 
-QUIET = 0.3
+QUIET = 0.2
 
 
 @pytest.fixture
@@ -147,7 +147,7 @@ def start_watcher(root: Path) -> Iterator[Callable[..., Watcher]]:
         watcher.stop()
 
 
-def settle(watcher: Watcher, seconds: float = 4 * QUIET) -> None:
+def settle(watcher: Watcher, seconds: float = 3 * QUIET) -> None:
     """Wait until nothing is pending, then a little longer so late echoes would show up."""
     assert wait_until(lambda: watcher.status().pending == 0)
     time.sleep(seconds)

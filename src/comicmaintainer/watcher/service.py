@@ -13,6 +13,12 @@ Threads and who owns what:
 
 Nothing is lost while the watcher cannot see: at start, when it is switched back on, and after
 the observer had to be restarted, ``target.catch_up()`` reconciles the store with the folder.
+
+Polling (``polling=True``): inotify only hears changes made through this machine's kernel. When
+the library is a network share (NFS, SMB/CIFS) written by other machines, or a FUSE/bind mount
+that does not forward inotify events (some Docker Desktop setups), switch to polling: every
+``polling_interval`` seconds the tree is listed and compared, which costs a walk of the library
+per interval but sees every change wherever it came from.
 """
 
 from __future__ import annotations
