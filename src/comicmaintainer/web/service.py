@@ -1,0 +1,141 @@
+"""The running service: one object that owns the store, the event bus, the job engine and the app.
+
+`build_service(settings)` wires the parts; `Service.start()` makes the library safe to serve
+(finishes or rolls back in-place writes a crash interrupted, then scans the folder) and starts
+the job workers; `serve()` runs it all under uvicorn until SIGINT/SIGTERM, then stops in order:
+HTTP first, then workers (items in flight finish), then the store.
+
+Settings may change at run time (`PUT /api/settings`): `Service.update_settings` saves them,
+swaps `service.settings` and `ctx.settings` in one assignment each, and publishes
+`SettingsChanged`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import uvicorn
+from fastapi import FastAPI
+
+from comicmaintainer.config import Settings, save_config
+from comicmaintainer.jobs.engine import JobEngine
+from comicmaintainer.jobs.events import EVENT_SOURCES, EventBus, FileChanged, SettingsChanged
+from comicmaintainer.library.process import Context
+from comicmaintainer.library.scanner import ScanReport, scan
+from comicmaintainer.library.store import FileList, FileRow, Store
+from comicmaintainer.web.api import routers
+from comicmaintainer.web.app import create_app
+
+log = logging.getLogger(__name__)
+
+
+class WatcherLike(Protocol):
+    def status(self) -> Any: ...
+
+
+@dataclass
+class Service:
+    settings: Settings
+    store: Store
+    bus: EventBus
+    ctx: Context
+    engine: JobEngine
+    files: FileList
+    app: FastAPI
+    watcher: WatcherLike | None = None
+    started_at: float = field(default_factory=time.time)
+    _settings_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def start(self, *, scan_library: bool = True) -> None:
+        """Recover interrupted archive writes, sync the store with the folder, start the workers."""
+        recover_archive_writes(self.settings)
+        if scan_library:
+            report = self.scan()
+            log.info(
+                "start-up scan: %d added, %d changed, %d moved, %d removed",
+                len(report.added), len(report.changed), len(report.moved), len(report.removed),
+            )
+        self.engine.start()
+
+    def stop(self) -> None:
+        self.engine.stop()
+        self.bus.close()
+        self.store.close()
+
+    def scan(self) -> ScanReport:
+        return scan(self.settings.watched_dir, self.store)
+
+    def update_settings(self, changes: dict[str, Any]) -> Settings:
+        """Validate and save ``changes`` (``ConfigError`` when refused); the new settings take effect now."""
+        with self._settings_lock:
+            new = save_config(self.settings, **changes)
+            self.settings = new
+            self.ctx.settings = new
+        if "watcher_enabled" in changes and hasattr(self.watcher, "set_enabled"):
+            self.watcher.set_enabled(bool(changes["watcher_enabled"]))  # type: ignore[union-attr]
+        self.bus.publish(SettingsChanged(changes=dict(changes)))
+        return new
+
+
+def build_service(
+    settings: Settings, *, watcher: WatcherLike | None = None, workers: int | None = None
+) -> Service:
+    """Every part wired together; nothing runs until ``start()``."""
+    store = Store(settings.db_path)
+    bus = EventBus()
+    ctx = Context(settings=settings, store=store, source="web")
+    ctx.on_change = _change_publisher(bus, store, ctx)
+    engine = JobEngine(ctx, bus, workers=workers)
+    app = create_app(bus, routers=routers())
+    service = Service(settings, store, bus, ctx, engine, FileList(store), app, watcher)
+    app.state.service = service
+    return service
+
+
+def _change_publisher(bus: EventBus, store: Store, ctx: Context) -> Any:
+    """The pipeline's change notes become `FileChanged` events carrying the row as the list shows it."""
+    from comicmaintainer.web.api.files import file_json  # the one place that shapes a File
+
+    def publish(change: dict[str, Any]) -> None:
+        path = change["path"]
+        row: FileRow | None = None if change["change"] == "deleted" else store.get_file(path)
+        source = ctx.source if ctx.source in EVENT_SOURCES else "web"
+        bus.publish(
+            FileChanged(
+                path=path, change=change["change"], source=source,  # type: ignore[arg-type]
+                row=file_json(row) if row is not None else None, old_path=change.get("old_path"),
+            )
+        )
+
+    return publish
+
+
+def recover_archive_writes(settings: Settings) -> None:
+    """Finish or roll back in-place ComicInfo writes that a crash interrupted, before anything reads."""
+    for module_name in ("comicmaintainer.archive.cbz_inplace", "comicmaintainer.archive.journal"):
+        module = importlib.import_module(module_name)
+        recover = getattr(module, "recover", None)
+        if callable(recover):
+            outcomes = recover(settings.journal_dir)
+            if outcomes:
+                log.info("recovered %d interrupted archive writes", len(outcomes))
+            return
+
+
+# A container publishes the port; inside it, every interface is the expected binding.
+def serve(settings: Settings, host: str = "0.0.0.0", port: int = 5000) -> None:  # noqa: S104
+    """Run the service until SIGINT/SIGTERM; a second signal stops at once."""
+    service = build_service(settings)
+    service.start()
+    config = uvicorn.Config(
+        service.app, host=host, port=port, log_config=None, timeout_graceful_shutdown=5, proxy_headers=True
+    )
+    try:
+        uvicorn.Server(config).run()
+    finally:
+        service.stop()
