@@ -110,21 +110,30 @@ def test_replaced_archive_is_left_alone(tmp_path: Path) -> None:
     assert path.read_bytes() == other.read_bytes()
 
 
-def test_damaged_journal_is_set_aside(tmp_path: Path) -> None:
+def test_journal_cut_short_is_dropped(tmp_path: Path) -> None:
     path, jdir = build_cbz(tmp_path / "a.cbz"), tmp_path / "j"
     crashed_write(path, jdir, new_xml("New"), "journal_written")
     (jpath,) = jdir.iterdir()
-    jpath.write_bytes(jpath.read_bytes()[:-1] + b"?")
-    assert [o.action for o in journal.recover(jdir)] == ["dropped_damaged"]
-    assert [p.suffix for p in jdir.iterdir()] == [".damaged"]
+    jpath.write_bytes(jpath.read_bytes()[:-100])
+    assert [o.action for o in journal.recover(jdir)] == ["dropped_unfinished"]
+    assert list(jdir.iterdir()) == []
     assert read_info(path) == OLD_XML
 
 
-def test_unfinished_journal_is_swept(tmp_path: Path) -> None:
-    jdir = tmp_path / "j"
-    jdir.mkdir()
-    (jdir / "0123.undo.tmp").write_bytes(b"half a journal")
-    assert journal.recover(jdir) == []
+def test_journal_back_after_a_lost_unlink_is_dropped(tmp_path: Path) -> None:
+    """The journal is unlinked without a folder fsync; a power cut may bring it back."""
+    path, jdir = build_cbz(tmp_path / "a.cbz"), tmp_path / "j"
+    saved: list[tuple[Path, bytes]] = []
+
+    def keep_journal(step: str) -> None:
+        if step == "file_synced":
+            saved.extend((p, p.read_bytes()) for p in jdir.iterdir())
+
+    assert write_comicinfo_inplace(path, new_xml("New"), jdir, step_hook=keep_journal)
+    for jpath, data in saved:
+        jpath.write_bytes(data)
+    assert [o.action for o in journal.recover(jdir)] == ["completed"]
+    assert read_info(path) == new_xml("New")
     assert list(jdir.iterdir()) == []
 
 

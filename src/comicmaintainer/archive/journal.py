@@ -10,9 +10,14 @@ archive, everything needed to put the file back exactly as it was:
   match, the file was replaced by something else since, and recovery leaves it alone;
 * a SHA-256 of all of the above.
 
-A journal is written to ``<name>.tmp``, fsynced, renamed to its final name and the folder
-fsynced, so a journal under its final name is always complete. Its name is a hash of the
-archive's absolute path, which makes "is there a pending record for this file?" one ``stat``.
+The journal's name is a hash of the archive's absolute path, which makes "is there a pending
+record for this file?" one ``stat``. It is written in place and fsynced (with its folder) before
+the archive is touched, so a journal whose checksum fails was cut short while being written:
+the archive was never touched, and recovery just drops it. Once the archive is fsynced the
+journal is unlinked without fsyncing the folder (one disk flush saved per write): should the
+unlink be lost in a power cut, recovery finds the new tail in place and drops the journal then.
+Writes to one archive are serialised by the caller, and each new journal for a path replaces
+the previous one, so a journal that comes back this way is always the newest for its archive.
 
 Recovery (``recover`` at start-up, ``recover_path`` before writing to one file) looks at the
 archive: if its tail is exactly the new tail, the write finished and only the journal remains
@@ -35,8 +40,6 @@ from comicmaintainer.archive.atomic import fsync_dir
 logger = logging.getLogger(__name__)
 
 JOURNAL_SUFFIX = ".undo"
-_TMP_SUFFIX = ".undo.tmp"
-_DAMAGED_SUFFIX = ".damaged"
 _MAGIC = b"CM-UNDO1"
 _HEAD = struct.Struct("<8s5Q")  # magic, offset, path length, guard, old tail and new tail lengths
 _DIGEST = 32
@@ -72,7 +75,8 @@ class RecoveryOutcome:
     ``action`` is one of: ``completed`` (the write had finished; journal dropped), ``rolled_back``
     (old bytes put back), ``unchanged`` (nothing had been written yet), ``dropped_missing`` (the
     archive is gone), ``dropped_changed`` (the archive was changed by someone else; left alone),
-    ``dropped_damaged`` (the journal itself is damaged; moved aside as ``*.damaged``),
+    ``dropped_unfinished`` (the journal was cut short while being written: the archive was never
+    touched),
     ``failed`` (an error; the journal is kept for the next try).
     """
 
@@ -112,25 +116,22 @@ def write_journal(journal_dir: Path, record: UndoRecord) -> Path:
     journal_dir = Path(journal_dir)
     _ensure_dir(journal_dir)
     final = journal_path(journal_dir, record.path)
-    tmp = final.with_name(final.name[: -len(JOURNAL_SUFFIX)] + _TMP_SUFFIX)
     try:
-        with open(tmp, "wb") as f:
+        with open(final, "wb") as f:
             f.write(encode(record))
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, final)
     except BaseException:
         with contextlib.suppress(OSError):
-            tmp.unlink()
+            final.unlink()
         raise
     fsync_dir(journal_dir)
     return final
 
 
 def remove_journal(jpath: Path) -> None:
-    """Drop a journal once the archive it protects is durable."""
+    """Drop a journal once the archive it protects is durable (no folder fsync: see above)."""
     jpath.unlink()
-    fsync_dir(jpath.parent)
 
 
 def _ensure_dir(journal_dir: Path) -> None:
@@ -145,10 +146,6 @@ def recover(journal_dir: Path) -> list[RecoveryOutcome]:
     journal_dir = Path(journal_dir)
     if not journal_dir.is_dir():
         return []
-    for stale in journal_dir.glob(f"*{_TMP_SUFFIX}"):
-        # An unfinished journal: its write never started, so the archive is untouched.
-        with contextlib.suppress(OSError):
-            stale.unlink()
     return [_recover_one(j) for j in sorted(journal_dir.glob(f"*{JOURNAL_SUFFIX}"))]
 
 
@@ -179,11 +176,11 @@ def _recover_one(jpath: Path, keep_finished: bool = True) -> RecoveryOutcome:
         logger.error("cannot read undo journal %s: %s", jpath, exc)
         return RecoveryOutcome(jpath, "failed", f"unreadable journal: {exc.strerror or exc}")
     except JournalError as exc:
-        # Only disk damage can do this (journals are renamed into place complete). Nothing in it
-        # can be trusted: keep it aside for a person to look at, and stop blocking the archive.
-        logger.error("undo journal %s is damaged (%s); moved aside", jpath, exc)
-        jpath.replace(jpath.with_suffix(_DAMAGED_SUFFIX))
-        return RecoveryOutcome(jpath, "dropped_damaged", str(exc))
+        # Cut short while being written: the archive is only touched once the journal is durable.
+        logger.info("dropping unfinished undo journal %s (%s)", jpath.name, exc)
+        jpath.unlink()
+        fsync_dir(jpath.parent)
+        return RecoveryOutcome(jpath, "dropped_unfinished", str(exc))
     try:
         outcome = _replay(record, keep_finished)
         if outcome.action != "failed":
