@@ -173,7 +173,7 @@ def _write(rel: str, path: Path, old_xml: bytes | None, new_xml: bytes, ctx: Con
 
 
 def _remember(rel: str, path: Path, content_id: str, ctx: Context) -> None:
-    """New fingerprint (our write is no outside change) and manual_edit; status and error stay as they were."""
+    """New fingerprint (our write is no outside change) and manual_edit; status and error stay as is."""
     row = ctx.store.get_file(rel)
     fp = fingerprint(path)
     ctx.store.mark(
