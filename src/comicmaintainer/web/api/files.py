@@ -142,16 +142,20 @@ def list_files(
 ) -> dict[str, Any]:
     query = FileQuery(page, per_page, search.strip(), filter, sort, direction)
     result = service_of(request).files.page(query)
-    groups: dict[str, list[dict[str, Any]]] = {}
-    for row in result.rows:  # folders in order of first appearance on the page
-        groups.setdefault(row.folder, []).append(file_json(row))
+    # Consecutive rows of one folder form a group, so the sort order holds across groups; sorted by
+    # folder, each folder is one group.
+    groups: list[dict[str, Any]] = []
+    for row in result.rows:
+        if not groups or groups[-1]["folder"] != row.folder:
+            groups.append({"folder": row.folder, "files": []})
+        groups[-1]["files"].append(file_json(row))
     return {
         "page": page,
         "per_page": per_page,
         "total": result.total,
         "pages": max(1, math.ceil(result.total / per_page)),
         "counts": result.counts,
-        "groups": [{"folder": folder, "files": files} for folder, files in groups.items()],
+        "groups": groups,
     }
 
 
