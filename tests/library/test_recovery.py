@@ -59,3 +59,22 @@ def test_interrupted_conversion_keeps_the_complete_cbz_and_drops_the_rar(ctx: Co
 
     assert not rar.exists() and cbz.exists()
     assert ctx.store.get_action(action).state == "done"
+
+
+def test_scan_sweeps_stale_temp_files_of_killed_writes(ctx: Context, watched: Path) -> None:
+    import os
+    import time
+
+    from comicmaintainer.archive.atomic import temp_path_beside
+    from comicmaintainer.library.scanner import STALE_TEMP_SECONDS, scan
+
+    kept = make_cbz(watched / "B" / "b ch1.cbz")
+    stale, fresh = temp_path_beside(kept), temp_path_beside(kept)
+    stale.write_bytes(b"half a copy")
+    fresh.write_bytes(b"a copy in progress")
+    old = time.time() - STALE_TEMP_SECONDS - 60
+    os.utime(stale, (old, old))
+
+    scan(watched, ctx.store)
+
+    assert not stale.exists() and fresh.exists() and kept.exists()

@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from comicmaintainer.archive.atomic import is_temp_name
 from comicmaintainer.library.store import FileRow, Status, Store
 
 log = logging.getLogger("comicmaintainer.scanner")
 
 ARCHIVE_SUFFIXES = (".cbz", ".cbr")
+STALE_TEMP_SECONDS = 600
 
 
 @dataclass
@@ -39,8 +42,11 @@ def is_archive_name(name: str) -> bool:
     return not name.startswith(".") and name.lower().endswith(ARCHIVE_SUFFIXES)
 
 
-def walk_archives(root: Path) -> Iterator[tuple[str, os.stat_result]]:
-    """Yield (relative POSIX path, stat) for every archive below root, skipping dot-folders."""
+def walk_archives(root: Path, *, sweep_temp: bool = False) -> Iterator[tuple[str, os.stat_result]]:
+    """Yield (relative POSIX path, stat) for every archive below root, skipping dot-folders.
+
+    With `sweep_temp`, our own temp files left behind by a killed write are removed on the way.
+    """
     stack = [("", root)]
     while stack:
         prefix, folder = stack.pop()
@@ -52,6 +58,8 @@ def walk_archives(root: Path) -> Iterator[tuple[str, os.stat_result]]:
         for entry in entries:
             rel = f"{prefix}{entry.name}"
             if entry.name.startswith("."):
+                if sweep_temp and is_temp_name(entry.name):
+                    _remove_stale_temp(Path(entry.path))
                 continue
             if entry.is_dir(follow_symlinks=False):
                 stack.append((rel + "/", Path(entry.path)))
@@ -62,10 +70,23 @@ def walk_archives(root: Path) -> Iterator[tuple[str, os.stat_result]]:
                     continue
 
 
+def _remove_stale_temp(path: Path) -> None:
+    """A temp file no write has touched for a while is a leftover: the original it was copying from
+    is whole, so the half-built copy is only clutter. A fresh one may belong to a running write."""
+    try:
+        if time.time() - path.stat().st_mtime > STALE_TEMP_SECONDS:
+            path.unlink()
+            log.info("removed %s, left behind by an interrupted write", path)
+    except OSError as exc:
+        log.warning("cannot remove leftover %s: %s", path, exc.strerror)
+
+
 def scan(root: Path, store: Store) -> ScanReport:
     report = ScanReport()
     known = store.all_fingerprints()
-    on_disk = {rel: (st.st_size, st.st_mtime_ns, st.st_ino) for rel, st in walk_archives(root)}
+    on_disk = {
+        rel: (st.st_size, st.st_mtime_ns, st.st_ino) for rel, st in walk_archives(root, sweep_temp=True)
+    }
     gone = {rel: fp for rel, fp in known.items() if rel not in on_disk}
     gone_by_fp = {fp: rel for rel, fp in gone.items()}
     new_rows: list[FileRow] = []
