@@ -13,7 +13,8 @@ copies of one generated archive (stored JPEG pages of about 2 MB, as most CBZ ar
 
 Our timings include building the XML (``comicinfo.build_comicinfo``) and every fsync; ComicTagger
 and ``cp`` do not fsync. Fairness: before each timed step, ``sync`` (no writeback of an earlier
-copy running in the background) and the file to write is read once (warm page cache for all).
+copy running in the background), a one-second pause (the disk at rest, as for a file that sits
+in a library) and the file to write is read once (warm page cache for all).
 Prints the median of ``--runs`` runs as a Markdown table, with ratios and the issue's targets.
 """
 
@@ -83,9 +84,14 @@ def comictagger(path: Path, md: GenericMetadata) -> None:
         raise RuntimeError("ComicTagger reported a failed write")
 
 
+SETTLE_SECONDS = 1.0
+
+
 def settle(path: Path) -> None:
-    """Same start for every timed step: nothing dirty in flight, the file in the page cache."""
+    """Same start for every timed step: the disk at rest (as for a file sitting in a library)
+    and the file in the page cache."""
     os.sync()
+    time.sleep(SETTLE_SECONDS)  # the virtual disk keeps flushing for a while after sync returns
     with open(path, "rb") as f:
         while f.read(8 * MB):
             pass

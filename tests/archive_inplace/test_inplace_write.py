@@ -162,6 +162,15 @@ def test_unusual_layouts_fall_back_untouched(tmp_path: Path, damage: str) -> Non
     assert path.read_bytes() == before
 
 
-def test_missing_file_is_an_error(tmp_path: Path) -> None:
-    with pytest.raises(ArchiveError, match="cannot open gone.cbz for writing"):
-        write_comicinfo_inplace(tmp_path / "gone.cbz", new_xml("X"), tmp_path / "j")
+def test_missing_file_is_left_to_the_full_copy(tmp_path: Path) -> None:
+    """The full copy reports a vanished or read-only file in its own words."""
+    assert write_comicinfo_inplace(tmp_path / "gone.cbz", new_xml("X"), tmp_path / "j") is False
+
+
+def test_journal_folder_that_cannot_be_made_is_an_error(tmp_path: Path) -> None:
+    path = build_cbz(tmp_path / "a.cbz")
+    before = path.read_bytes()
+    (tmp_path / "file").write_bytes(b"")
+    with pytest.raises(ArchiveError, match="cannot save the undo journal for a.cbz"):
+        write_comicinfo_inplace(path, new_xml("X"), tmp_path / "file" / "journal")
+    assert path.read_bytes() == before

@@ -75,8 +75,9 @@ def write_comicinfo_inplace(
 ) -> bool:
     """Replace or add ComicInfo.xml by rewriting only the archive's tail.
 
-    Returns ``True`` when written, ``False`` when the layout needs the full atomic copy instead
-    (nothing was changed). Raises ``ArchiveError`` on I/O errors; the archive is then as before.
+    Returns ``True`` when written, ``False`` when the full atomic copy must do it instead (the
+    layout is not one we rewrite in place, or the file cannot be opened for writing; nothing was
+    changed). Raises ``ArchiveError`` on an I/O error or a full disk; the archive is then as before.
     ``step_hook`` is for tests: it is called with the name of each step as it completes.
     """
     path = Path(path).resolve()
@@ -84,7 +85,9 @@ def write_comicinfo_inplace(
     try:
         f = open(path, "r+b")  # noqa: SIM115 - closed in the finally below
     except OSError as exc:
-        raise ArchiveError(f"cannot open {path.name} for writing: {_reason(exc)}") from exc
+        # Missing, read-only, a folder...: the full copy reports these in its own plain words.
+        logger.debug("in-place write not possible: cannot open %s: %s", path, exc)
+        return False
     try:
         size = os.fstat(f.fileno()).st_size
         planned = _plan(f, size, xml)

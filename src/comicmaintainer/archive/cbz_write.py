@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import IO, BinaryIO
 
 from comicmaintainer.archive.atomic import Fingerprint, fingerprint, fsync_dir, temp_path_beside
+from comicmaintainer.archive.cbz_inplace import write_comicinfo_inplace
 from comicmaintainer.archive.errors import (
     ArchiveError,
     CorruptArchive,
@@ -52,8 +53,11 @@ _CHUNK = 1 << 20
 def write_comicinfo(path: Path, xml: bytes, *, journal_dir: Path | None = None) -> None:
     """Put ``xml`` in ``path`` as its ComicInfo.xml (the last entry); nothing happens if unchanged.
 
-    ``journal_dir`` is accepted for the in-place fast path and not used by the full copy.
+    With ``journal_dir``, the cheap in-place tail rewrite (``cbz_inplace``) is tried first; the
+    full copy below runs only when it declines (ComicInfo.xml not last, an unusual layout).
     """
+    if journal_dir is not None and write_comicinfo_inplace(Path(path), xml, Path(journal_dir)):
+        return
     _rewrite(Path(path), xml)
 
 
