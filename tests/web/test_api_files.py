@@ -62,8 +62,8 @@ def test_search_is_case_insensitive_substring_of_name_and_folder(api: httpx.Clie
 def test_sort_direction_and_pages(api: httpx.Client) -> None:
     names = [p.rsplit("/", 1)[1] for p in all_paths(api, sort="name")]
     assert names == sorted(names, key=str.casefold)
-    sizes = [f["size"] for g in api.get("/api/files", params={"sort": "size", "direction": "desc"}).json()["groups"]
-             for f in g["files"]]
+    desc = api.get("/api/files", params={"sort": "size", "direction": "desc"}).json()
+    sizes = [f["size"] for g in desc["groups"] for f in g["files"]]
     assert sizes == sorted(sizes, reverse=True)
     first = api.get("/api/files", params={"per_page": 10, "page": 1}).json()
     second = api.get("/api/files", params={"per_page": 10, "page": 2}).json()
@@ -86,7 +86,8 @@ def test_filters_follow_processing(api: httpx.Client) -> None:
         time.sleep(0.05)
     counts = api.get("/api/files").json()["counts"]
     assert counts["needs_attention"] >= 1 and counts["duplicates"] == 1 and counts["processed"] >= 1
-    assert sum(counts[k] for k in ("processed", "unprocessed", "duplicates", "needs_attention")) == counts["all"]
+    parts = ("processed", "unprocessed", "duplicates", "needs_attention")
+    assert sum(counts[k] for k in parts) == counts["all"]
     for name in ("processed", "duplicates", "needs_attention"):
         assert len(all_paths(api, filter=name)) == counts[name]
     folders = api.get("/api/folders").json()["folders"]
@@ -97,7 +98,8 @@ def test_tags_read_and_written_into_the_archive(api: httpx.Client, service: Serv
     rel = "Frieren/stale tags.cbz"
     tags = api.get("/api/files/tags", params={"path": rel}).json()["tags"]
     assert tags["Series"] == "old name" and tags["Summary"] is None
-    answer = api.put("/api/files/tags", json={"path": rel, "tags": {"Series": "Frieren", "Summary": "A trip"}})
+    new_tags = {"Series": "Frieren", "Summary": "A trip"}
+    answer = api.put("/api/files/tags", json={"path": rel, "tags": new_tags})
     assert answer.status_code == 200 and answer.json()["tags"]["Summary"] == "A trip"
     info = read_archive(service.settings.watched_dir / rel)
     assert b"<Summary>A trip</Summary>" in (info.comicinfo or b"")
@@ -145,11 +147,12 @@ def test_cover_is_cached_with_etag(api: httpx.Client, service: Service) -> None:
     assert first.status_code == 200 and first.headers["content-type"] in ("image/webp", "image/jpeg")
     assert first.content[:4] in (b"RIFF", b"\xff\xd8\xff\xe0", b"\xff\xd8\xff\xdb")
     assert "max-age" in first.headers["cache-control"]
-    again = api.get("/api/files/cover", params={"path": rel}, headers={"If-None-Match": first.headers["etag"]})
+    same = {"If-None-Match": first.headers["etag"]}
+    again = api.get("/api/files/cover", params={"path": rel}, headers=same)
     assert again.status_code == 304
     assert list(service.settings.thumbs_dir.rglob("*.*"))
     write_cbz(service.settings.watched_dir / rel, seed=5, pages=2)  # new content: new ETag
-    changed = api.get("/api/files/cover", params={"path": rel}, headers={"If-None-Match": first.headers["etag"]})
+    changed = api.get("/api/files/cover", params={"path": rel}, headers=same)
     assert changed.status_code == 200 and changed.headers["etag"] != first.headers["etag"]
     broken = api.get("/api/files/cover", params={"path": "Berserk/Berserk ch 100 (broken download).cbz"})
     assert broken.status_code == 422 and broken.json()["error"]["code"] == "no_cover"
