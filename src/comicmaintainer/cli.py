@@ -244,5 +244,17 @@ def watch_cmd(ctx: click.Context) -> None:
             watcher.stop()
 
 
+@main.command("serve")
+@click.option("--host", envvar="HOST", default="0.0.0.0", show_default=True, help="Interface (env HOST).")  # noqa: S104
+@click.option("--port", envvar="WEB_PORT", default=5000, show_default=True, type=click.IntRange(1, 65535),
+              help="Port (env WEB_PORT).")
+@click.pass_context
+def serve_cmd(ctx: click.Context, host: str, port: int) -> None:
+    """Run the web service: HTTP API, live events and job workers, until Ctrl-C or SIGTERM."""
+    from comicmaintainer.web.service import serve
+
+    serve(_settings(ctx), host=host, port=port)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
