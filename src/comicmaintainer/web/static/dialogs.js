@@ -31,7 +31,7 @@ function showModal(dialog) {
 export function confirmDelete(file) {
   const dialog = $("#dlg-confirm");
   $("#confirm-title").textContent = "Delete this file?";
-  $("#confirm-text").textContent = `“${file.name}” in ${file.folder || "the library root"} will be removed from disk. This cannot be undone.`;
+  $("#confirm-text").textContent = `“${file.name}” in ${file.folder || "the library root"} will be moved out of the library into the trash folder of the configuration.`;
   $("#confirm-ok").textContent = `Delete ${file.name}`;
   dialog.returnValue = "";
   showModal(dialog);

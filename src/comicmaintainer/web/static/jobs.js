@@ -15,6 +15,12 @@ const MAX_LISTED_JOBS = 12;
 
 export const isFinal = (job) => FINAL.has(job.status);
 
+// Counters only grow and a finished job stays finished, so a snapshot going backwards is old news.
+function isStale(job, old) {
+  if (isFinal(old)) return !isFinal(job);
+  return (job.processed ?? 0) < (old.processed ?? 0);
+}
+
 export class JobsPanel {
   constructor() {
     this.jobs = new Map(); // id -> job snapshot
@@ -23,6 +29,8 @@ export class JobsPanel {
     this.seenItems = new Map(); // job id -> Set of item ids (replays must not count twice)
     this.itemEvents = new Map(); // job id -> job_item events received, duplicates included (for tests)
     this.shownFailures = 0;
+    this.mine = new Set(); // jobs started from this tab: their end is announced even if missed running
+    this.toasted = new Set();
     this.listDirty = true;
     this.render = perFrame(() => this.draw());
     $("#job-cancel").addEventListener("click", () => this.cancel());
@@ -66,17 +74,26 @@ export class JobsPanel {
   }
 
   started(job) {
-    this.merge(job);
+    this.mine.add(job.id);
+    const known = this.merge(job);
+    // Its end may have come down the stream before this answer: it still gets its toast.
+    if (isFinal(known)) this.finished(known);
     this.watch(job.id);
   }
 
   merge(job) {
     const old = this.jobs.get(job.id);
+    if (old && isStale(job, old)) {
+      // A snapshot older than what the stream already told us (a POST answer that lost the race
+      // with the job's own events): take only the fields we did not know yet.
+      for (const [k, v] of Object.entries(job)) if (!(k in old)) old[k] = v;
+      return old;
+    }
     const wasRunning = old && !isFinal(old);
     const next = { ...(old || {}), ...job };
     this.jobs.set(job.id, next);
     if (!old || old.status !== next.status) this.listDirty = true;
-    if (wasRunning && isFinal(next)) this.finished(next);
+    if (isFinal(next) && (wasRunning || this.mine.has(next.id))) this.finished(next);
     return next;
   }
 
@@ -112,6 +129,8 @@ export class JobsPanel {
   }
 
   finished(job) {
+    if (this.toasted.has(job.id)) return;
+    this.toasted.add(job.id);
     const name = `${KIND_NAMES[job.kind] || "Job"} #${job.id}`;
     const text = `${name} ${job.status}: ${job.succeeded ?? 0} succeeded, ${job.failed ?? 0} failed.`;
     toast(text, job.failed ? "error" : "info");

@@ -311,10 +311,11 @@ export class Library {
     let files = onPage;
     const total = this.folderCounts.get(folder);
     if (on && total !== undefined && total > onPage.length) {
-      // The folder spans pages: ask for all of it (search by folder name, keep exact folder matches).
-      const name = folder.split("/").pop() || folder;
+      // The folder spans pages: search matches paths, so "<folder>/" finds all of it (and its
+      // subfolders, which the exact-folder test drops).
       try {
-        files = await this.gather({ search: name, filter: "all", sort: "folder", direction: "asc" }, (f) => f.folder === folder);
+        const search = folder ? `${folder}/` : "";
+        files = await this.gather({ search, filter: "all", sort: "folder", direction: "asc" }, (f) => f.folder === folder);
       } catch (err) {
         toast(err.message, "error");
       }
