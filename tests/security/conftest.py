@@ -69,7 +69,7 @@ def secure_app(lib_settings: Settings, live_server: LiveServer) -> Iterator[AppF
         bus = EventBus()
         buses.append(bus)
         app = create_app(bus, routers=[demo_router(), pages_router()], sse_ping_seconds=0.2)
-        environ = {**lib_settings_env(lib_settings), **env}
+        environ = {**lib_settings_env(lib_settings), "HOST": "127.0.0.1", **env}
         install_security(app, lib_settings, environ=environ)
         return Served(app, live_server(app, **server_options(environ)))
 

@@ -184,7 +184,7 @@ def test_exposed_without_login_is_flagged_once(
     secure_app: AppFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level("WARNING"):
-        url = secure_app(WEB_HOST="0.0.0.0").url
+        url = secure_app(HOST="0.0.0.0").url
     warnings = [r for r in caplog.records if "no login" in r.getMessage()]
     assert len(warnings) == 1
     status = httpx.get(url + "/api/security").json()

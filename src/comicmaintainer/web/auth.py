@@ -37,6 +37,7 @@ LOGIN_FAILURES_ALLOWED = 5
 LOGIN_WINDOW_SECONDS = 300.0
 MAX_SESSIONS = 1000
 MAX_TRACKED_ADDRESSES = 10_000
+DEFAULT_HOST = "0.0.0.0"  # noqa: S104 - the serve command's default; a container needs every interface
 LOOPBACK_NAMES = frozenset({"localhost", "ip6-localhost"})
 
 _HASHER = PasswordHasher()
@@ -53,7 +54,7 @@ class SecurityConfig:
     token_digests: frozenset[bytes] = frozenset()
     trusted_proxies: tuple[str, ...] = ()
     base_path: str = ""
-    host: str = "127.0.0.1"
+    host: str = DEFAULT_HOST
     max_body_bytes: int = MIB
     body_timeout: float = 30.0
     header_timeout: float = 10.0
@@ -69,8 +70,13 @@ class SecurityConfig:
         return not self.auth_enabled and not is_loopback(self.host)
 
 
-def load_security_config(settings: Settings, environ: Mapping[str, str] = os.environ) -> SecurityConfig:
-    """Read and check the security variables; a bad value raises `ConfigError` (one plain line)."""
+def load_security_config(
+    settings: Settings, environ: Mapping[str, str] = os.environ, *, host: str | None = None
+) -> SecurityConfig:
+    """Read and check the security variables; a bad value raises `ConfigError` (one plain line).
+
+    `host` is the address the server listens on (default: `HOST`, as `comicmaintainer serve` reads it).
+    """
     username, password_hash = _credentials(environ)
     return SecurityConfig(
         username=username,
@@ -78,7 +84,7 @@ def load_security_config(settings: Settings, environ: Mapping[str, str] = os.env
         token_digests=frozenset(digest(t) for t in load_tokens(settings.config_dir, environ)),
         trusted_proxies=_proxies(environ.get("TRUSTED_PROXIES", "")),
         base_path=normalize_base_path(environ.get("BASE_PATH", "")),
-        host=environ.get("WEB_HOST", "").strip() or "127.0.0.1",
+        host=host or environ.get("HOST", "").strip() or DEFAULT_HOST,
         max_body_bytes=int(_number(environ, "MAX_BODY_BYTES", MIB, 1024, 1024 * MIB)),
         body_timeout=_number(environ, "BODY_TIMEOUT", 30.0, 0.1, 3600),
         header_timeout=_number(environ, "HEADER_TIMEOUT", 10.0, 0.1, 3600),

@@ -59,10 +59,14 @@ SECURITY_HEADERS = (
 
 
 def install_security(
-    app: FastAPI, settings: Settings, *, environ: Mapping[str, str] = os.environ
+    app: FastAPI, settings: Settings, *, host: str | None = None, environ: Mapping[str, str] = os.environ
 ) -> SecurityConfig:
-    """Add the security middleware and login routes to `app`; call before the server starts."""
-    config = load_security_config(settings, environ)
+    """Add the security middleware and login routes to `app`; call before the server starts.
+
+    `host` is the listening address (for the "open to the network without login" warning and flag).
+    Raises `ConfigError` (one plain line) for a bad security setting.
+    """
+    config = load_security_config(settings, environ, host=host)
     state = login.SecurityState(config, SessionStore(config.session_max_age), FailureLimiter())
     app.state.security = state
     app.include_router(login.login_router(state))
