@@ -162,6 +162,34 @@ def settings_as_dict(settings: Settings) -> dict[str, Any]:
     return out
 
 
+def validate_startup(settings: Settings, port: int) -> list[str]:
+    """Problems that stop the service from starting, one plain line each; empty when all is well."""
+    problems = []
+    if not 1 <= port <= 65535:
+        problems.append(f"WEB_PORT {port} is out of range; use 1 to 65535")
+    folders = [("WATCHED_DIR", settings.watched_dir, os.R_OK | os.W_OK | os.X_OK)]
+    if settings.duplicate_dir is not None:
+        folders.append(("DUPLICATE_DIR", settings.duplicate_dir, os.W_OK | os.X_OK))
+    folders.append(("CONFIG_DIR", settings.config_dir, os.R_OK | os.W_OK | os.X_OK))
+    for name, folder, needed in folders:
+        problem = _folder_problem(folder, needed)
+        if problem:
+            problems.append(f"{name} {folder} {problem} (running as uid {os.getuid()}, gid {os.getgid()})")
+    return problems
+
+
+def _folder_problem(folder: Path, needed: int) -> str | None:
+    if not folder.exists():
+        return "does not exist"
+    if not folder.is_dir():
+        return "is not a folder"
+    if needed & os.R_OK and not os.access(folder, os.R_OK | os.X_OK):
+        return "is not readable"
+    if needed & os.W_OK and not os.access(folder, os.W_OK | os.X_OK):
+        return "is not writable"
+    return None
+
+
 def _watched_dir(environ: Mapping[str, str]) -> Path:
     raw = environ.get("WATCHED_DIR", "").strip()
     if not raw:
