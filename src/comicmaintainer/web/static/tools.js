@@ -51,6 +51,7 @@ export class Tools {
     document.addEventListener("click", (ev) => {
       if (!menu.hidden && !ev.target.closest(".menu-wrap")) setOpen(false);
     });
+    $("#theme-toggle").addEventListener("click", () => setOpen(false));
     for (const item of $$("[data-open]", menu)) {
       item.addEventListener("click", () => {
         setOpen(false);
