@@ -253,7 +253,7 @@ def failure_trial(t: Template, work: Path, mode: str, rng: random.Random) -> lis
     if mode == "full disk":
         child = start_child(trial, trial.parent / "journal", xml, fsize=len(before) + 100)
     else:
-        step = rng.choice(["tail_half_written", "tail_written", "file_synced"])
+        step = rng.choice(["tail_partly_written", "tail_written", "file_synced"])
         child = start_child(trial, trial.parent / "journal", xml, fail_at=step)
     child.go()
     out = child.wait()

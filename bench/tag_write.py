@@ -5,8 +5,9 @@
 For each size (MB) and each place of ComicInfo.xml (first entry, last entry, absent), identical
 copies of one generated archive (stored JPEG pages of about 2 MB, as most CBZ are) are written:
 
-* ours, first write: ``write_comicinfo_inplace`` (tail rewrite under an undo journal, fsynced),
-  or when it declines (ComicInfo.xml first) the full atomic copy of ``cbz_write``, fsynced;
+* ours, first write: ``cbz_write.write_comicinfo(path, xml, journal_dir=...)``, the pipeline's
+  call: the in-place tail rewrite under an undo journal, or when it declines (ComicInfo.xml
+  first) the full atomic copy, fsynced either way;
 * ours, tagged before: a second write with different tags to that same file;
 * ComicTagger: ``ComicArchive(path).write_tags(md, "cr")`` on a fresh copy, then again;
 * ``cp`` of the archive: the I/O floor of any full rewrite.
@@ -39,7 +40,6 @@ from comicapi.genericmetadata import GenericMetadata
 from PIL import Image
 
 from comicmaintainer.archive import cbz_write
-from comicmaintainer.archive.cbz_inplace import write_comicinfo_inplace
 from comicmaintainer.archive.comicinfo import build_comicinfo
 
 MB = 1 << 20
@@ -74,9 +74,7 @@ def metadata(run: int, second: bool) -> GenericMetadata:
 
 
 def ours(path: Path, md: GenericMetadata, journal_dir: Path) -> None:
-    xml = build_comicinfo(md, OLD_XML)
-    if not write_comicinfo_inplace(path, xml, journal_dir):
-        cbz_write.write_comicinfo(path, xml)
+    cbz_write.write_comicinfo(path, build_comicinfo(md, OLD_XML), journal_dir=journal_dir)
 
 
 def comictagger(path: Path, md: GenericMetadata) -> None:

@@ -16,7 +16,7 @@ from tests.archive_inplace import OLD_XML, build_cbz, new_xml, page_hashes, read
 
 STEPS = [
     "journal_written",
-    "tail_half_written",
+    "tail_partly_written",
     "tail_written",
     "truncated",
     "file_synced",
@@ -55,7 +55,7 @@ def test_crash_at_each_step_then_recover(tmp_path: Path, step: str, padding: int
     outcomes = journal.recover(jdir)
     expected = {
         "journal_written": "unchanged",
-        "tail_half_written": "rolled_back",
+        "tail_partly_written": "rolled_back",
         "tail_written": "completed" if padding else "rolled_back",
         "truncated": "completed",
         "file_synced": "completed",
@@ -71,7 +71,7 @@ def test_crash_at_each_step_then_recover(tmp_path: Path, step: str, padding: int
 
 def test_next_write_recovers_first(tmp_path: Path) -> None:
     path, jdir = build_cbz(tmp_path / "a.cbz"), tmp_path / "j"
-    crashed_write(path, jdir, new_xml("Lost", 4000), "tail_half_written")
+    crashed_write(path, jdir, new_xml("Lost", 4000), "tail_partly_written")
     assert write_comicinfo_inplace(path, new_xml("Next"), jdir)
     assert read_info(path) == new_xml("Next")
     assert tool_errors(path) == []
@@ -83,7 +83,7 @@ def test_io_error_rolls_back_at_once(tmp_path: Path) -> None:
     before = path.read_bytes()
 
     def fail(step: str) -> None:
-        if step == "tail_half_written":
+        if step == "tail_partly_written":
             raise OSError(errno.EIO, "Input/output error")
 
     with pytest.raises(ArchiveError, match="failed \\(Input/output error\\); the archive is unchanged"):
@@ -94,7 +94,7 @@ def test_io_error_rolls_back_at_once(tmp_path: Path) -> None:
 
 def test_vanished_archive_drops_its_journal(tmp_path: Path) -> None:
     path, jdir = build_cbz(tmp_path / "a.cbz"), tmp_path / "j"
-    crashed_write(path, jdir, new_xml("New"), "tail_half_written")
+    crashed_write(path, jdir, new_xml("New"), "tail_partly_written")
     path.unlink()
     outcomes = journal.recover(jdir)
     assert [(o.path, o.action) for o in outcomes] == [(path, "dropped_missing")]
@@ -103,7 +103,7 @@ def test_vanished_archive_drops_its_journal(tmp_path: Path) -> None:
 
 def test_replaced_archive_is_left_alone(tmp_path: Path) -> None:
     path, jdir = build_cbz(tmp_path / "a.cbz"), tmp_path / "j"
-    crashed_write(path, jdir, new_xml("New"), "tail_half_written")
+    crashed_write(path, jdir, new_xml("New"), "tail_partly_written")
     other = build_cbz(tmp_path / "other.cbz", pages=9, xml=new_xml("Other"))
     shutil.copyfile(other, path)
     assert [o.action for o in journal.recover(jdir)] == ["dropped_changed"]
@@ -140,8 +140,8 @@ def test_journal_back_after_a_lost_unlink_is_dropped(tmp_path: Path) -> None:
 def test_recover_path_only_touches_its_file(tmp_path: Path) -> None:
     jdir = tmp_path / "j"
     a, b = build_cbz(tmp_path / "a.cbz"), build_cbz(tmp_path / "b.cbz")
-    crashed_write(a, jdir, new_xml("A"), "tail_half_written")
-    crashed_write(b, jdir, new_xml("B"), "tail_half_written")
+    crashed_write(a, jdir, new_xml("A"), "tail_partly_written")
+    crashed_write(b, jdir, new_xml("B"), "tail_partly_written")
     assert journal.recover_path(tmp_path / "c.cbz", jdir) is None
     outcome = journal.recover_path(a, jdir)
     assert outcome is not None and outcome.action == "rolled_back"

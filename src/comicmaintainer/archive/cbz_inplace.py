@@ -64,6 +64,7 @@ logger = logging.getLogger(__name__)
 # Bytes just before the rewritten region that recovery compares to make sure the file is still ours.
 GUARD_SIZE = 4096
 _LFH_FIXED = 30
+_PIECE = 64 * 1024
 
 StepHook = Callable[[str], None]
 # ``_plan``'s answer when ComicInfo.xml already holds the new XML.
@@ -179,10 +180,12 @@ def _write_tail(fd: int, record: UndoRecord, journal_dir: Path, hook: StepHook) 
         raise ArchiveError(f"cannot save the undo journal for {record.path.name}: {reason}") from exc
     hook("journal_written")
     try:
-        half = len(record.new_tail) // 2
-        _pwrite_all(fd, record.new_tail[:half], record.offset)
-        hook("tail_half_written")
-        _pwrite_all(fd, record.new_tail[half:], record.offset + half)
+        # In pieces of at most 64 KiB (and at least two, so tests can stop between them).
+        step = max(1, min(_PIECE, (len(record.new_tail) + 1) // 2))
+        for start in range(0, len(record.new_tail), step):
+            _pwrite_all(fd, record.new_tail[start : start + step], record.offset + start)
+            if start == 0:
+                hook("tail_partly_written")
         hook("tail_written")
         if record.new_length < record.old_length:
             os.ftruncate(fd, record.new_length)
