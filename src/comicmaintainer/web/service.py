@@ -12,11 +12,10 @@ swaps `service.settings` and `ctx.settings` in one assignment each, and publishe
 
 from __future__ import annotations
 
-import importlib
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 import uvicorn
@@ -24,12 +23,18 @@ from fastapi import FastAPI
 
 from comicmaintainer.config import Settings, save_config
 from comicmaintainer.jobs.engine import JobEngine
-from comicmaintainer.jobs.events import EVENT_SOURCES, EventBus, FileChanged, SettingsChanged
+from comicmaintainer.jobs.events import EVENT_SOURCES, EventBus, FileChanged, SettingsChanged, WatcherStatus
+from comicmaintainer.jobs.model import JobSpec
 from comicmaintainer.library.process import Context
+from comicmaintainer.library.recovery import recover
 from comicmaintainer.library.scanner import ScanReport, scan
 from comicmaintainer.library.store import FileList, FileRow, Store
+from comicmaintainer.watcher.pipeline_target import PipelineTarget
+from comicmaintainer.watcher.service import Watcher
+from comicmaintainer.watcher.service import WatcherStatus as WatcherStatusRecord
 from comicmaintainer.web.api import routers
 from comicmaintainer.web.app import create_app
+from comicmaintainer.web.pages import pages_router
 
 log = logging.getLogger(__name__)
 
@@ -52,17 +57,25 @@ class Service:
     _settings_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def start(self, *, scan_library: bool = True) -> None:
-        """Recover interrupted archive writes, sync the store with the folder, start the workers."""
-        recover_archive_writes(self.settings)
+        """Recover interrupted writes, sync the store with the folder, start the workers and the watcher."""
+        recover(self.settings.watched_dir, self.store, self.settings.journal_dir)
         if scan_library:
             report = self.scan()
             log.info(
                 "start-up scan: %d added, %d changed, %d moved, %d removed",
-                len(report.added), len(report.changed), len(report.moved), len(report.removed),
+                len(report.added),
+                len(report.changed),
+                len(report.moved),
+                len(report.removed),
             )
         self.engine.start()
+        if isinstance(self.watcher, Watcher):
+            self.watcher.set_enabled(self.settings.watcher_enabled)
+            self.watcher.start()
 
     def stop(self) -> None:
+        if isinstance(self.watcher, Watcher):
+            self.watcher.stop()
         self.engine.stop()
         self.bus.close()
         self.store.close()
@@ -83,18 +96,46 @@ class Service:
 
 
 def build_service(
-    settings: Settings, *, watcher: WatcherLike | None = None, workers: int | None = None
+    settings: Settings, *, watcher: WatcherLike | None = None, workers: int | None = None, watch: bool = False
 ) -> Service:
-    """Every part wired together; nothing runs until ``start()``."""
+    """Every part wired together; nothing runs until ``start()``. ``watch`` adds the folder watcher."""
     store = Store(settings.db_path)
     bus = EventBus()
     ctx = Context(settings=settings, store=store, source="web")
     ctx.on_change = _change_publisher(bus, store, ctx)
     engine = JobEngine(ctx, bus, workers=workers)
-    app = create_app(bus, routers=routers())
+    app = create_app(bus, routers=[*routers(), pages_router()])
+    if watch and watcher is None:
+        watcher = _folder_watcher(settings, ctx, engine, bus)
     service = Service(settings, store, bus, ctx, engine, FileList(store), app, watcher)
     app.state.service = service
     return service
+
+
+def _folder_watcher(settings: Settings, ctx: Context, engine: JobEngine, bus: EventBus) -> Watcher:
+    """The watcher's finished files become watcher jobs: the same pipeline, after what a person asked for."""
+
+    def run_as_job(rel: str) -> None:
+        job = engine.submit(JobSpec(kind="process", scope="selected", paths=(rel,), source="watcher"))
+        while engine.get(job["id"])["status"] not in ("completed", "failed", "cancelled"):
+            time.sleep(0.05)  # the watcher's worker waits, so a path is never handed over twice at once
+
+    def publish(status: WatcherStatusRecord) -> None:
+        state = (
+            "running"
+            if status.enabled and status.observer_alive
+            else ("off" if not status.enabled else "error")
+        )
+        bus.publish(WatcherStatus(state=state, detail=asdict(status)))
+
+    return Watcher(
+        settings.watched_dir,
+        PipelineTarget(ctx, run=run_as_job),
+        quiet_period=settings.quiet_period,
+        polling=settings.watcher_polling,
+        polling_interval=settings.polling_interval,
+        on_status=publish,
+    )
 
 
 def _change_publisher(bus: EventBus, store: Store, ctx: Context) -> Any:
@@ -107,30 +148,21 @@ def _change_publisher(bus: EventBus, store: Store, ctx: Context) -> Any:
         source = ctx.source if ctx.source in EVENT_SOURCES else "web"
         bus.publish(
             FileChanged(
-                path=path, change=change["change"], source=source,  # type: ignore[arg-type]
-                row=file_json(row) if row is not None else None, old_path=change.get("old_path"),
+                path=path,
+                change=change["change"],
+                source=source,  # type: ignore[arg-type]
+                row=file_json(row) if row is not None else None,
+                old_path=change.get("old_path"),
             )
         )
 
     return publish
 
 
-def recover_archive_writes(settings: Settings) -> None:
-    """Finish or roll back in-place ComicInfo writes that a crash interrupted, before anything reads."""
-    for module_name in ("comicmaintainer.archive.cbz_inplace", "comicmaintainer.archive.journal"):
-        module = importlib.import_module(module_name)
-        recover = getattr(module, "recover", None)
-        if callable(recover):
-            outcomes = recover(settings.journal_dir)
-            if outcomes:
-                log.info("recovered %d interrupted archive writes", len(outcomes))
-            return
-
-
 # A container publishes the port; inside it, every interface is the expected binding.
 def serve(settings: Settings, host: str = "0.0.0.0", port: int = 5000) -> None:  # noqa: S104
     """Run the service until SIGINT/SIGTERM; a second signal stops at once."""
-    service = build_service(settings)
+    service = build_service(settings, watch=True)
     service.start()
     config = uvicorn.Config(
         service.app, host=host, port=port, log_config=None, timeout_graceful_shutdown=5, proxy_headers=True

@@ -1,0 +1,71 @@
+"""`comicmaintainer serve` as a user starts it: HTTP, the watcher and the job engine in one process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from comicmaintainer.config import load_settings, save_config
+from tests.archive_factory import make_cbz
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def poll(fn, timeout: float = 30.0):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            value = fn()
+            if value:
+                return value
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    return None
+
+
+def test_dropped_file_becomes_a_watcher_job_and_the_list_shows_it(tmp_path: Path) -> None:
+    watched, config = tmp_path / "library", tmp_path / "config"
+    (watched / "Berserk").mkdir(parents=True)
+    port = free_port()
+    env = {**os.environ, "WATCHED_DIR": str(watched), "CONFIG_DIR": str(config), "WEB_PORT": str(port)}
+    save_config(load_settings(env), quiet_period=0.5)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "comicmaintainer.cli", "serve", "--host", "127.0.0.1"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        assert poll(lambda: httpx.get(f"{base}/api/health").status_code == 200), "server did not come up"
+        assert httpx.get(f"{base}/").status_code == 200
+        staged = make_cbz(tmp_path / "berserk ch 12.cbz")
+        os.rename(staged, watched / "Berserk" / "berserk ch 12.cbz")
+
+        def listed() -> list[dict]:
+            groups = httpx.get(f"{base}/api/files", params={"filter": "processed"}).json()["groups"]
+            return [f for g in groups for f in g["files"]]
+
+        files = poll(listed)
+        assert files and [f["path"] for f in files] == ["Berserk/Berserk - Chapter 0012.cbz"]
+        jobs = httpx.get(f"{base}/api/jobs").json()["jobs"]
+        assert [(j["source"], j["status"], j["succeeded"]) for j in jobs] == [("watcher", "completed", 1)]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=30)
+    # uvicorn re-raises the signal once it has shut down gracefully, so the exit is "killed by SIGTERM".
+    assert proc.returncode in (0, -signal.SIGTERM)
+    assert "Traceback" not in stderr, stderr
