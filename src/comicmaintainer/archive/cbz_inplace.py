@@ -12,15 +12,21 @@ none, where the central directory starts):
    tail: new ComicInfo.xml entry (deflated), the other central records byte for byte, the new
    ComicInfo.xml record last, end records (ZIP64 ones kept or added when needed), comment kept;
 3. save an undo record (old tail, original length, new tail, guard bytes) with
-   ``journal.write_journal``: temp file, fsync, rename, fsync of the journal folder;
-4. write the new tail over the old one, truncate if it got shorter, fsync the archive;
-5. delete the journal and fsync the journal folder.
+   ``journal.write_journal``: written, fsynced, journal folder fsynced;
+4. write the new tail over the old one (in pieces of 64 KiB), truncate if it got shorter, fsync
+   the archive;
+5. unlink the journal (see ``journal`` for why the folder is not fsynced again).
 
 A kill between 3 and 5 leaves a journal; ``journal.recover`` (at start-up) or
 ``journal.recover_path`` (before the next write to that file) then either sees the finished new
 tail and just drops the journal, or puts the old bytes and length back. An I/O error or a full
 disk during step 4 is rolled back at once from the same journal and reported as
-``ArchiveError``. Pages are never written: every byte before the write offset stays as it was.
+``ArchiveError`` (the archive is then exactly as before). Pages are never written: every byte
+before the write offset stays as it was. If ComicInfo.xml already holds the same XML, nothing
+is written at all (the mtime does not change either).
+
+Cost: a few reads at the end of the file, the central directory (about 80 bytes per entry), a
+journal of twice the tail, three fsyncs. Nothing depends on the size of the pages.
 
 Why no slack or padding: the whole tail is rewritten on each write, so a longer XML just makes
 the file grow by a few bytes and a shorter one makes it shrink; the journal records the length.
@@ -35,7 +41,8 @@ entry, when several entries are named ComicInfo.xml in any letter case (or one i
 for encrypted entries, split archives, bytes after the end record, a central directory that is
 not exactly where the end record says, ZIP64 end records with extensible data, or any entry that
 would overlap the rewritten region. ZIP64 archives (more than 65,535 entries or over 4 GB) are
-written in place. Data descriptors and archive comments are fine.
+written in place. Data descriptors and archive comments are fine. A file that cannot be opened
+for writing also gives ``False``, so that the full copy reports it in its usual words.
 """
 
 from __future__ import annotations
