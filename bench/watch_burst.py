@@ -46,6 +46,7 @@ class CountingTarget:
         self.rows: dict[str, Fingerprint] = {}
         self.runs: Counter[str] = Counter()
         self.last_run = 0.0
+        self.unreadable_paths: list[str] = []
 
     def known_fingerprint(self, rel_path: str) -> Fingerprint | None:
         with self.lock:
@@ -74,6 +75,9 @@ class CountingTarget:
         with self.lock:
             for rel in [r for r in self.rows if r.startswith(old_rel + "/")]:
                 self.rows[new_rel + rel[len(old_rel) :]] = self.rows.pop(rel)
+
+    def unreadable(self, rel_path: str) -> None:
+        self.unreadable_paths.append(rel_path)
 
     def catch_up(self) -> list[str]:
         return []

@@ -56,3 +56,20 @@ def test_dropped_file_is_processed_once_and_our_rename_is_no_echo(tmp_path: Path
         "Berserk/Berserk - Chapter 0002.cbz",
         "Berserk/Berserk - Chapter 0007.cbz",
     ]
+
+
+def test_unreadable_file_is_marked_for_attention_and_left_alone(ctx, watched: Path) -> None:  # type: ignore[no-untyped-def]
+    from comicmaintainer.library.store import Status
+    from comicmaintainer.watcher.pipeline_target import PipelineTarget
+
+    broken = watched / "B" / "b ch 1.cbz"
+    broken.parent.mkdir()
+    broken.write_bytes(b"PK\x03\x04 half a download")
+    target = PipelineTarget(ctx)
+
+    target.unreadable("B/b ch 1.cbz")
+    target.unreadable("B/b ch 1.cbz")
+
+    row = ctx.store.get_file("B/b ch 1.cbz")
+    assert row is not None and row.status == Status.NEEDS_ATTENTION and "not a readable archive" in row.error
+    assert broken.read_bytes() == b"PK\x03\x04 half a download"

@@ -55,6 +55,7 @@ class RecordingTarget:
         self.processed: Counter[str] = Counter()
         self.calls: list[tuple[str, ...]] = []
         self.incomplete: list[str] = []  # files that were not whole archives when processed
+        self.unreadable_paths: list[str] = []
 
     def known_fingerprint(self, rel_path: str) -> Fingerprint | None:
         with self.lock:
@@ -96,6 +97,9 @@ class RecordingTarget:
             self.calls.append(("move_folder", old_rel, new_rel))
             for rel in [r for r in self.rows if is_under(r, old_rel)]:
                 self.rows[reparent(rel, old_rel, new_rel)] = self.rows.pop(rel)
+
+    def unreadable(self, rel_path: str) -> None:
+        self.unreadable_paths.append(rel_path)
 
     def catch_up(self) -> list[str]:
         on_disk: dict[str, Fingerprint] = {}
@@ -348,6 +352,7 @@ def test_stable_but_unreadable_file_is_held(root: Path, start_watcher: Callable[
     time.sleep(6 * QUIET)
     assert target.processed == {}
     assert watcher.status().pending == 1
+    assert target.unreadable_paths == ["a.cbz"]  # reported once, so a person sees why it waits
     with open(root / "a.cbz", "ab") as fh:
         fh.write(whole[len(whole) // 2 :])
     assert wait_until(lambda: target.processed["a.cbz"] == 1)

@@ -54,6 +54,13 @@ class PipelineTarget:
                     self.ctx.store.mark(row.path, status=Status.UNPROCESSED)
         self.ctx.on_change({"path": new_rel, "old_path": old_rel, "change": "folder_renamed"})
 
+    def unreadable(self, rel_path: str) -> None:
+        row = self.ctx.store.get_file(rel_path)
+        if row is None or row.status != Status.NEEDS_ATTENTION:
+            reason = "not a readable archive (damaged, or still arriving); left as it is"
+            self.ctx.store.mark(rel_path, status=Status.NEEDS_ATTENTION, error=reason)
+            self.ctx.on_change({"path": rel_path, "change": "updated"})
+
     def catch_up(self) -> list[str]:
         scan(self.ctx.settings.watched_dir, self.ctx.store)
         return [row.path for row in self.ctx.store.files(Status.UNPROCESSED) if not row.manual_edit]

@@ -83,6 +83,10 @@ class WatchTarget(Protocol):
         """Reconcile the store with the folder; return the paths needing processing."""
         ...
 
+    def unreadable(self, rel_path: str) -> None:
+        """A quiet file that does not open as an archive: say so where a person looks (never touch it)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class WatcherStatus:
@@ -313,6 +317,7 @@ class Watcher:
             if not opens_as_archive(self.root / rel):
                 log.warning("%s is not a readable archive yet; waiting for it to change", rel)
                 self._tracker.hold(rel)
+                self._call(self.target.unreadable, rel)
                 continue
             self._tracker.discard(rel)
             with self._lock:
