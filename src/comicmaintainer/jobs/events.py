@@ -344,6 +344,20 @@ class Subscription:
                 await self._ready.wait()
         raise StopAsyncIteration
 
+    async def next_batch(self) -> list[Envelope]:
+        """Everything ready now (at least one envelope), or [] once closed.
+
+        Writers send a batch as one chunk: under load that turns many small socket writes into one,
+        which is what keeps a busy job from lapping its watchers.
+        """
+        try:
+            first = await self.__anext__()
+        except StopAsyncIteration:
+            return []
+        batch = [first, *self._out]
+        self._out.clear()
+        return batch
+
     def close(self) -> None:
         """Stop the iterator and release the subscription. Idempotent."""
         if self._closed:

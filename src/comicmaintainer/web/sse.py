@@ -64,7 +64,7 @@ async def _frames(bus: EventBus, resume_after: int | None) -> AsyncIterator[byte
     # client leaves (the response cancels us) or the server shuts down, `finally` releases it.
     subscription = bus.subscribe(resume_after)
     try:
-        async for envelope in subscription:
-            yield encode_frame(envelope)
+        while batch := await subscription.next_batch():
+            yield b"".join(encode_frame(envelope) for envelope in batch)
     finally:
         subscription.close()
