@@ -10,6 +10,9 @@ $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'
+	# schemathesis checks the API from outside, from its own venv: its pins clash with comictagger's.
+	$(PY) -m venv .venv-schemathesis
+	.venv-schemathesis/bin/pip install -q schemathesis==4.32.5
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -30,4 +33,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/process_library.py
 
 clean:
-	rm -rf $(VENV) config
+	rm -rf $(VENV) .venv-schemathesis config

@@ -262,9 +262,9 @@ def run_job(bus: Any, total: int, workers: int, item_seconds: float) -> tuple[di
         t.join()
     final = {k: counts[k] for k in ("processed", "succeeded", "failed", "skipped")}
     bus.publish(
-        JobUpdated(1, "finished", total, total, final["succeeded"], final["failed"], final["skipped"], 100.0)
+        JobUpdated(1, "completed", total, total, final["succeeded"], final["failed"], final["skipped"], 100.0)
     )
-    return {"status": "finished", "total": total, **final}, time.monotonic() - started
+    return {"status": "completed", "total": total, **final}, time.monotonic() - started
 
 
 def job_phase(bus: Any, clients: Clients, total: int) -> JobOutcome:

@@ -171,7 +171,7 @@ def test_job_updates_are_coalesced_but_final_state_and_failures_always_arrive() 
                 bus.publish(update(1, n, failed=n // 10))
                 if n % 10 == 0:
                     bus.publish(item(1, n, "failed"))
-            bus.publish(update(1, 100, "finished", failed=10))
+            bus.publish(update(1, 100, "completed", failed=10))
             got = await take(sub, 12)
             assert await nothing_more(sub)
             return got
@@ -181,7 +181,7 @@ def test_job_updates_are_coalesced_but_final_state_and_failures_always_arrive() 
     assert kinds.count("job_item") == 10  # every failure
     updates = [e for e in got if isinstance(e.event, JobUpdated)]
     assert len(updates) == 2  # the first progress snapshot, then straight to the final state
-    assert updates[-1].event.status == "finished" and updates[-1].event.failed == 10
+    assert updates[-1].event.status == "completed" and updates[-1].event.failed == 10
     assert [e.id for e in got] == sorted(e.id for e in got)
 
 

@@ -106,3 +106,11 @@ def test_to_rel_keeps_a_symlinked_file_name(root: Path) -> None:
 def test_round_trip(root: Path) -> None:
     rel = "Series/a.cbz"
     assert to_rel(root, resolve_inside(root, rel)) == rel
+
+
+def test_names_longer_than_the_file_system_allows_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(PathError, match="longer than 255 bytes"):
+        resolve_inside(tmp_path, "a/" + "x" * 256 + ".cbz")
+    with pytest.raises(PathError, match="longer than any file system allows"):
+        resolve_inside(tmp_path, "/".join(["y" * 200] * 30))
+    assert resolve_inside(tmp_path, "x" * 255) == tmp_path / ("x" * 255)

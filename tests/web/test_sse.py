@@ -174,7 +174,7 @@ def test_progress_is_coalesced_but_final_state_and_every_failure_arrive(
             bus.publish(JobUpdated(1, "running", n, total, n - failures, failures, 0, 100 * n / total))
             if n % 10 == 0:
                 time.sleep(0.001)  # ~0.3 s of work: long enough that the 20-per-second limit shows
-        bus.publish(JobUpdated(1, "finished", total, total, total - failures, failures, 0, 100.0))
+        bus.publish(JobUpdated(1, "completed", total, total, total - failures, failures, 0, 100.0))
 
     with client.stream("GET", url + STREAM) as response:
         wait_until(lambda: bus.subscriber_count == 1)
@@ -183,7 +183,7 @@ def test_progress_is_coalesced_but_final_state_and_every_failure_arrive(
         got = []
         for message in messages(response):
             got.append(message)
-            if message.event == "job_updated" and message.data["status"] == "finished":
+            if message.event == "job_updated" and message.data["status"] == "completed":
                 break
         elapsed = time.monotonic() - started
         publisher.join()
@@ -191,7 +191,7 @@ def test_progress_is_coalesced_but_final_state_and_every_failure_arrive(
     assert len([m for m in got if m.event == "job_item" and m.data["outcome"] == "failed"]) == 30
     assert len(updates) <= 20 * elapsed + 3, (len(updates), elapsed)
     assert updates[-1].data | {"percentage": 100.0} == {
-        "job_id": 1, "status": "finished", "processed": 3000, "total": 3000, "succeeded": 2970,
+        "job_id": 1, "status": "completed", "processed": 3000, "total": 3000, "succeeded": 2970,
         "failed": 30, "skipped": 0, "percentage": 100.0, "current_file": None, "stage": None,
         "eta_seconds": None,
     }  # fmt: skip

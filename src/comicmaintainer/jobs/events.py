@@ -31,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar, Literal
 
-FINAL_JOB_STATUSES = frozenset({"finished", "failed", "cancelled"})
+FINAL_JOB_STATUSES = frozenset({"completed", "failed", "cancelled"})
 FILE_CHANGES = frozenset({"processed", "renamed", "deleted", "added", "updated"})
 EVENT_SOURCES = frozenset({"watcher", "job", "cli", "web"})
 

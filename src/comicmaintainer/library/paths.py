@@ -16,6 +16,11 @@ class PathError(ValueError):
     """A path that is not inside the library; ``str()`` is one plain line."""
 
 
+# Linux's limits (NAME_MAX, PATH_MAX); longer names cannot exist, and asking the OS fails with ENAMETOOLONG.
+MAX_NAME_BYTES = 255
+MAX_PATH_BYTES = 4096
+
+
 def resolve_inside(root: Path, rel: str) -> Path:
     """``root / rel`` after checking that ``rel`` is a plain relative path that stays inside ``root``.
 
@@ -67,6 +72,10 @@ def _check_shape(rel: str) -> None:
         raise PathError(f"path {shown} contains a backslash")
     if rel.startswith("/"):
         raise PathError(f"path {shown} is absolute; give it relative to the library")
+    if len(rel.encode("utf-8", "surrogateescape")) > MAX_PATH_BYTES:
+        raise PathError(f"path of {len(rel)} characters is longer than any file system allows")
     for segment in rel.split("/"):
         if segment in ("", ".", ".."):
             raise PathError(f"path {shown} has an empty, '.' or '..' segment")
+        if len(segment.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES:
+            raise PathError(f"a name in path {shown[:80]}… is longer than {MAX_NAME_BYTES} bytes")
