@@ -37,7 +37,8 @@ LOGIN_FAILURES_ALLOWED = 5
 LOGIN_WINDOW_SECONDS = 300.0
 MAX_SESSIONS = 1000
 MAX_TRACKED_ADDRESSES = 10_000
-DEFAULT_HOST = "0.0.0.0"  # noqa: S104 - the serve command's default; a container needs every interface
+# The serve command's default: inside a container every interface is the expected binding.
+DEFAULT_HOST = "0.0.0.0"  # noqa: S104  # nosec B104
 LOOPBACK_NAMES = frozenset({"localhost", "ip6-localhost"})
 
 _HASHER = PasswordHasher()
