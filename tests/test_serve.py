@@ -69,3 +69,27 @@ def test_dropped_file_becomes_a_watcher_job_and_the_list_shows_it(tmp_path: Path
     # uvicorn re-raises the signal once it has shut down gracefully, so the exit is "killed by SIGTERM".
     assert proc.returncode in (0, -signal.SIGTERM)
     assert "Traceback" not in stderr, stderr
+
+
+def test_start_up_problems_are_one_line_each_and_exit_2(tmp_path: Path) -> None:
+    watched = tmp_path / "library"
+    watched.mkdir()
+    not_a_folder = tmp_path / "dups"
+    not_a_folder.write_text("a file where the duplicates folder should be")
+    env = {
+        **os.environ,
+        "WATCHED_DIR": str(watched),
+        "CONFIG_DIR": str(tmp_path / "config"),
+        "DUPLICATE_DIR": str(not_a_folder),
+        "WEB_PORT": str(free_port()),
+    }
+    run = subprocess.run(
+        [sys.executable, "-m", "comicmaintainer.cli", "serve", "--host", "127.0.0.1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 2
+    assert run.stderr.startswith("error: ") and "DUPLICATE_DIR" in run.stderr
+    assert run.stderr.strip().count("\n") == 0

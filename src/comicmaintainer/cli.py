@@ -246,14 +246,24 @@ def watch_cmd(ctx: click.Context) -> None:
 
 @main.command("serve")
 @click.option("--host", envvar="HOST", default="0.0.0.0", show_default=True, help="Interface (env HOST).")  # noqa: S104
-@click.option("--port", envvar="WEB_PORT", default=5000, show_default=True, type=click.IntRange(1, 65535),
-              help="Port (env WEB_PORT).")
+@click.option(
+    "--port",
+    envvar="WEB_PORT",
+    default=5000,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    help="Port (env WEB_PORT).",
+)
 @click.pass_context
 def serve_cmd(ctx: click.Context, host: str, port: int) -> None:
     """Run the web service: HTTP API, live events and job workers, until Ctrl-C or SIGTERM."""
     from comicmaintainer.web.service import serve
 
-    serve(_settings(ctx), host=host, port=port)
+    try:
+        serve(_settings(ctx), host=host, port=port)
+    except ConfigError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_CONFIG)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -278,3 +278,21 @@ def page_hashes_of_bytes(data: bytes, folder: Path) -> list[str]:
         return page_hashes(probe)
     finally:
         probe.unlink()
+
+
+def test_undo_of_a_duplicate_moved_out_brings_it_back(watched: Path, tmp_path: Path) -> None:
+    settings = make_settings(watched, tmp_path, DUPLICATE_DIR=str(tmp_path / "dups"))
+    with Store(settings.db_path) as store:
+        ctx = Context(settings=settings, store=store)
+        make_cbz(watched / "Blame!" / "Blame! - Chapter 0003.cbz", seed=1)
+        dup = make_cbz(watched / "Blame!" / "blame ch3.cbz", seed=1)
+        data = dup.read_bytes()
+        process(dup, ctx)
+        assert not dup.exists()
+        (action,) = [a for a in store.list_actions(10) if a.kind == "duplicate"]
+
+        undo(action.id, ctx)
+
+        assert dup.read_bytes() == data
+        row = store.get_file("Blame!/blame ch3.cbz")
+        assert row is not None and row.manual_edit

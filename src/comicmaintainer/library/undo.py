@@ -29,8 +29,8 @@ def undo(action_id: int, ctx: Context) -> str:
         raise UndoError(f"action {action_id} is {action.state}, only a done action can be undone")
     if action.old_path is None or action.new_path is None:
         raise UndoError(f"action {action_id} ({action.kind}) records no paths to put back")
-    if action.kind == "duplicate":
-        return _undo_duplicate_move(action, action.old_path, action.new_path, ctx)
+    if action.kind in ("duplicate", "delete"):  # moved out of the library: to DUPLICATE_DIR or the trash
+        return _undo_move_out(action, action.old_path, action.new_path, ctx)
     if action.kind in ("process", "edit"):
         return _undo_change(action, action.old_path, action.new_path, ctx)
     raise UndoError(f"action {action_id} ({action.kind}) cannot be undone")
@@ -58,19 +58,17 @@ def _undo_change(action: Action, old_path: str, new_path: str, ctx: Context) -> 
                 raise UndoError(f"{old_path} is taken by another file; nothing was renamed") from None
             ctx.store.move_file(new_path, old_path)
         _remember(ctx, old_path, target)
-    undo_id = ctx.store.record_action(
-        "undo", new_path, old_path, action.new_xml, action.old_xml
-    )
+    undo_id = ctx.store.record_action("undo", new_path, old_path, action.new_xml, action.old_xml)
     ctx.store.set_action_state(action.id, "undone")
     ctx.on_change({"path": old_path, "old_path": new_path, "change": "renamed"})
     return f"undone: {new_path} → {old_path} (recorded as action {undo_id})"
 
 
-def _undo_duplicate_move(action: Action, old_path: str, new_path: str, ctx: Context) -> str:
+def _undo_move_out(action: Action, old_path: str, new_path: str, ctx: Context) -> str:
     moved = Path(new_path)
     with ctx.locks.hold(old_path):
         if not moved.is_file():
-            raise UndoError(f"{moved} is no longer in the duplicates folder")
+            raise UndoError(f"{moved} is no longer there")
         target = resolve_inside(ctx.settings.watched_dir, old_path)
         target.parent.mkdir(parents=True, exist_ok=True)
         try:

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 import uvicorn
 from fastapi import FastAPI
 
-from comicmaintainer.config import Settings, save_config
+from comicmaintainer.config import ConfigError, Settings, save_config, validate_startup
 from comicmaintainer.jobs.engine import JobEngine
 from comicmaintainer.jobs.events import EVENT_SOURCES, EventBus, FileChanged, SettingsChanged, WatcherStatus
 from comicmaintainer.jobs.model import JobSpec
@@ -29,12 +29,14 @@ from comicmaintainer.library.process import Context
 from comicmaintainer.library.recovery import recover
 from comicmaintainer.library.scanner import ScanReport, scan
 from comicmaintainer.library.store import FileList, FileRow, Store
+from comicmaintainer.reporting import install_error_reports
 from comicmaintainer.watcher.pipeline_target import PipelineTarget
 from comicmaintainer.watcher.service import Watcher
 from comicmaintainer.watcher.service import WatcherStatus as WatcherStatusRecord
 from comicmaintainer.web.api import routers
 from comicmaintainer.web.app import create_app
 from comicmaintainer.web.pages import pages_router
+from comicmaintainer.web.security import install_security, server_options
 
 log = logging.getLogger(__name__)
 
@@ -161,11 +163,20 @@ def _change_publisher(bus: EventBus, store: Store, ctx: Context) -> Any:
 
 # A container publishes the port; inside it, every interface is the expected binding.
 def serve(settings: Settings, host: str = "0.0.0.0", port: int = 5000) -> None:  # noqa: S104
-    """Run the service until SIGINT/SIGTERM; a second signal stops at once."""
+    """Run the service until SIGINT/SIGTERM; a second signal stops at once.
+
+    Raises ``ConfigError`` (one line per problem) when the folders, the port or the security
+    settings cannot work, before anything starts.
+    """
+    problems = validate_startup(settings, port)
+    if problems:
+        raise ConfigError("; ".join(problems))
+    install_error_reports(settings)
     service = build_service(settings, watch=True)
+    install_security(service.app, settings, host=host)
     service.start()
     config = uvicorn.Config(
-        service.app, host=host, port=port, log_config=None, timeout_graceful_shutdown=5, proxy_headers=True
+        service.app, host=host, port=port, log_config=None, timeout_graceful_shutdown=5, **server_options()
     )
     try:
         uvicorn.Server(config).run()
