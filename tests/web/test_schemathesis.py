@@ -25,11 +25,29 @@ def test_api_matches_its_schema(service, live_server) -> None:  # noqa: F811
     url = live_server(service.app)
     run = subprocess.run(
         [
-            str(SCHEMATHESIS), "run", f"{url}/openapi.json", "--checks", CHECKS, "--max-examples", "8",
-            "--phases", "examples,coverage,fuzzing", "--seed", "1", "--request-timeout", "30",
+            str(SCHEMATHESIS),
+            "run",
+            f"{url}/openapi.json",
+            "--checks",
+            CHECKS,
+            "--max-examples",
+            "8",
+            "--phases",
+            "examples,coverage,fuzzing",
+            "--seed",
+            "1",
+            "--request-timeout",
+            "30",
             # The stream never ends; deleting files or rescanning only empties the library under test.
-            "--exclude-path", "/api/events/stream", "--exclude-method", "DELETE", "--exclude-path", "/api/scan",
+            "--exclude-path",
+            "/api/events/stream",
+            "--exclude-method",
+            "DELETE",
+            "--exclude-path",
+            "/api/scan",
         ],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
