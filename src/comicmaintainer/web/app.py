@@ -23,6 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from comicmaintainer import __version__
 from comicmaintainer.jobs.events import EventBus
+from comicmaintainer.web.api_docs import docs_router
 from comicmaintainer.web.sse import DEFAULT_PING_SECONDS, events_router
 
 log = logging.getLogger(__name__)
@@ -54,9 +55,11 @@ def create_app(
     sse_ping_seconds: float = DEFAULT_PING_SECONDS,
 ) -> FastAPI:
     """The web application: the event stream, then `routers` in order, with JSON errors."""
-    app = FastAPI(title="ComicMaintainer", version=__version__)
+    # /docs is served from vendored files by api_docs (FastAPI's own page needs a CDN and inline script).
+    app = FastAPI(title="ComicMaintainer", version=__version__, docs_url=None, redoc_url=None)
     app.state.bus = bus
     app.include_router(events_router(ping_seconds=sse_ping_seconds))
+    app.include_router(docs_router())
     for router in routers:
         app.include_router(router)
     _install_error_handlers(app)

@@ -127,19 +127,20 @@ def _check_database(service: Any) -> dict[str, Any]:
     try:
         service.files.counts()
     except (StoreError, OSError, Exception) as exc:  # noqa: BLE001 - any failure means unreachable
-        return {"ok": False, "detail": f"database unreachable: {exc}"}
-    return {"ok": True, "detail": str(service.settings.db_path)}
+        return {"ok": False, "detail": f"database unreachable: {type(exc).__name__}"}
+    return {"ok": True, "detail": "reachable"}
 
 
 def _check_folder(service: Any) -> dict[str, Any]:
     folder = service.settings.watched_dir
     if not folder.is_dir() or not os.access(folder, os.R_OK | os.X_OK):
-        return {"ok": False, "detail": f"{folder} is missing or not readable"}
+        return {"ok": False, "detail": "the library folder is missing or not readable"}
     try:
         next(iter(os.scandir(folder)), None)
     except OSError as exc:
-        return {"ok": False, "detail": f"{folder} cannot be read: {exc.strerror or exc}"}
-    return {"ok": True, "detail": str(folder)}
+        return {"ok": False, "detail": f"the library folder cannot be read: {exc.strerror or exc}"}
+    # No absolute paths: health answers without login (for the container's health check).
+    return {"ok": True, "detail": "readable"}
 
 
 def _check_watcher(service: Any) -> dict[str, Any]:
