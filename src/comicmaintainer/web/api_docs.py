@@ -16,7 +16,7 @@ ASSETS = Path(__file__).parent / "docs"
 VERSION = "5.35.0"
 PAGE = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>ComicMaintainer API</title>
-<link rel="stylesheet" href="docs/{VERSION}/swagger-ui.css"></head>
+<link rel="icon" href="data:,"><link rel="stylesheet" href="docs/{VERSION}/swagger-ui.css"></head>
 <body><div id="swagger-ui"></div>
 <script src="docs/{VERSION}/swagger-ui-bundle.js"></script>
 <script src="docs/{VERSION}/docs.js"></script></body></html>
