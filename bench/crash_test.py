@@ -185,7 +185,7 @@ def calibrate(t: Template, work: Path) -> Template:
     times = []
     for n in range(3):
         trial = fresh_copy(t, work / f"calibrate-{n}")
-        child = start_child(trial, trial.parent / "journal", new_xml("Calibration", 2000))
+        child = start_child(trial, work / "journal", new_xml("Calibration", 2000))
         child.go()
         out = child.wait()
         assert out.startswith("done"), f"{t.name}: calibration write failed: {out}"
@@ -222,7 +222,7 @@ def problems(path: Path, t: Template, allowed: list[bytes | None]) -> list[str]:
 
 def kill_trial(t: Template, work: Path, rng: random.Random, stats: Counter[str]) -> list[str]:
     trial = fresh_copy(t, work / "trial")
-    jdir = trial.parent / "journal"
+    jdir = work / "journal"  # shared by all trials, as in the program: slots are reused
     xml = new_xml(f"Trial {rng.random()}", rng.choice([0, 50, 500, 3000, 8000]))
     child = start_child(trial, jdir, xml)
     # A third of the kills anywhere in the write; the others once the undo journal is saved,
@@ -251,10 +251,10 @@ def failure_trial(t: Template, work: Path, mode: str, rng: random.Random) -> lis
     before = trial.read_bytes()
     xml = new_xml("Big " + "".join(rng.choices("0123456789abcdef", k=150_000)))
     if mode == "full disk":
-        child = start_child(trial, trial.parent / "journal", xml, fsize=len(before) + 100)
+        child = start_child(trial, work / "journal", xml, fsize=len(before) + 100)
     else:
         step = rng.choice(["tail_partly_written", "tail_written", "file_synced"])
-        child = start_child(trial, trial.parent / "journal", xml, fail_at=step)
+        child = start_child(trial, work / "journal", xml, fail_at=step)
     child.go()
     out = child.wait()
     found = [] if out.startswith("error:") else [f"{mode} not reported: {out!r}"]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import errno
 import shutil
+import threading
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -65,7 +67,7 @@ def test_crash_at_each_step_then_recover(tmp_path: Path, step: str, padding: int
     assert read_info(path) == (xml if expected in ("completed", None) else old)
     assert page_hashes(path) == pages
     assert tool_errors(path) == []
-    assert list(jdir.iterdir()) == []
+    assert journal.pending(jdir) == []
     assert journal.recover(jdir) == [], "recovery is idempotent"
 
 
@@ -75,7 +77,7 @@ def test_next_write_recovers_first(tmp_path: Path) -> None:
     assert write_comicinfo_inplace(path, new_xml("Next"), jdir)
     assert read_info(path) == new_xml("Next")
     assert tool_errors(path) == []
-    assert list(jdir.iterdir()) == []
+    assert journal.pending(jdir) == []
 
 
 def test_io_error_rolls_back_at_once(tmp_path: Path) -> None:
@@ -89,7 +91,7 @@ def test_io_error_rolls_back_at_once(tmp_path: Path) -> None:
     with pytest.raises(ArchiveError, match="failed \\(Input/output error\\); the archive is unchanged"):
         write_comicinfo_inplace(path, new_xml("New", 5000), jdir, step_hook=fail)
     assert path.read_bytes() == before
-    assert list(jdir.iterdir()) == []
+    assert journal.pending(jdir) == []
 
 
 def test_vanished_archive_drops_its_journal(tmp_path: Path) -> None:
@@ -98,7 +100,7 @@ def test_vanished_archive_drops_its_journal(tmp_path: Path) -> None:
     path.unlink()
     outcomes = journal.recover(jdir)
     assert [(o.path, o.action) for o in outcomes] == [(path, "dropped_missing")]
-    assert list(jdir.iterdir()) == []
+    assert journal.pending(jdir) == []
 
 
 def test_replaced_archive_is_left_alone(tmp_path: Path) -> None:
@@ -110,31 +112,74 @@ def test_replaced_archive_is_left_alone(tmp_path: Path) -> None:
     assert path.read_bytes() == other.read_bytes()
 
 
-def test_journal_cut_short_is_dropped(tmp_path: Path) -> None:
+def _slot_with_record(jdir: Path) -> Path:
+    (slot,) = [p for p in jdir.iterdir() if p.read_bytes()[:8] == b"CM-UNDO2"]
+    return slot
+
+
+def test_record_cut_short_is_dropped(tmp_path: Path) -> None:
     path, jdir = build_cbz(tmp_path / "a.cbz"), tmp_path / "j"
     crashed_write(path, jdir, new_xml("New"), "journal_written")
-    (jpath,) = jdir.iterdir()
-    jpath.write_bytes(jpath.read_bytes()[:-100])
+    slot = _slot_with_record(jdir)
+    data = bytearray(slot.read_bytes())
+    data[200] ^= 0xFF  # as if the power went while the record was being written
+    slot.write_bytes(bytes(data))
     assert [o.action for o in journal.recover(jdir)] == ["dropped_unfinished"]
-    assert list(jdir.iterdir()) == []
+    assert journal.pending(jdir) == []
     assert read_info(path) == OLD_XML
 
 
-def test_journal_back_after_a_lost_unlink_is_dropped(tmp_path: Path) -> None:
-    """The journal is unlinked without a folder fsync; a power cut may bring it back."""
+def test_record_back_after_a_lost_clear_is_dropped(tmp_path: Path) -> None:
+    """A slot is cleared without a flush; a power cut may bring its record back."""
     path, jdir = build_cbz(tmp_path / "a.cbz"), tmp_path / "j"
     saved: list[tuple[Path, bytes]] = []
 
-    def keep_journal(step: str) -> None:
+    def keep_record(step: str) -> None:
         if step == "file_synced":
-            saved.extend((p, p.read_bytes()) for p in jdir.iterdir())
+            saved.append((_slot_with_record(jdir), _slot_with_record(jdir).read_bytes()))
 
-    assert write_comicinfo_inplace(path, new_xml("New"), jdir, step_hook=keep_journal)
-    for jpath, data in saved:
-        jpath.write_bytes(data)
+    assert write_comicinfo_inplace(path, new_xml("New"), jdir, step_hook=keep_record)
+    for slot, data in saved:
+        slot.write_bytes(data)
     assert [o.action for o in journal.recover(jdir)] == ["completed"]
     assert read_info(path) == new_xml("New")
-    assert list(jdir.iterdir()) == []
+    assert journal.pending(jdir) == []
+
+
+def test_only_the_newest_record_of_an_archive_is_replayed(tmp_path: Path) -> None:
+    path, jdir = build_cbz(tmp_path / "a.cbz"), tmp_path / "j"
+    saved: list[bytes] = []
+
+    def keep_record(step: str) -> None:
+        if step == "file_synced":
+            saved.append(_slot_with_record(jdir).read_bytes())
+
+    assert write_comicinfo_inplace(path, new_xml("First"), jdir, step_hook=keep_record)
+    crashed_write(path, jdir, new_xml("Second", 3000), "tail_partly_written")
+    (jdir / "slot-09.undo").write_bytes(saved[0])  # the first write's record, come back
+    outcomes = journal.recover(jdir)
+    assert sorted(o.action for o in outcomes) == ["rolled_back", "superseded"]
+    assert read_info(path) == new_xml("First")
+    assert tool_errors(path) == []
+
+
+def test_concurrent_writes_use_separate_slots(tmp_path: Path) -> None:
+    jdir = tmp_path / "j"
+    paths = [build_cbz(tmp_path / f"{n}.cbz") for n in range(3)]
+    all_inside = threading.Barrier(3, timeout=10)
+
+    def wait_for_the_others(step: str) -> None:
+        if step == "journal_written":
+            all_inside.wait()  # every writer holds its slot at this instant
+
+    def write(path: Path) -> bool:
+        return write_comicinfo_inplace(path, new_xml(path.stem), jdir, step_hook=wait_for_the_others)
+
+    with ThreadPoolExecutor(3) as pool:
+        done = list(pool.map(write, paths))
+    assert done == [True, True, True]
+    assert [read_info(p) for p in paths] == [new_xml(p.stem) for p in paths]
+    assert len(list(jdir.glob("slot-*.undo"))) == 3
 
 
 def test_recover_path_only_touches_its_file(tmp_path: Path) -> None:
@@ -145,5 +190,5 @@ def test_recover_path_only_touches_its_file(tmp_path: Path) -> None:
     assert journal.recover_path(tmp_path / "c.cbz", jdir) is None
     outcome = journal.recover_path(a, jdir)
     assert outcome is not None and outcome.action == "rolled_back"
-    assert len(list(jdir.iterdir())) == 1
+    assert len(journal.pending(jdir)) == 1
     assert [o.path for o in journal.recover(jdir)] == [b]

@@ -11,22 +11,22 @@ none, where the central directory starts):
 2. parse the end records and central directory (``cbz_tail.read_layout``) and build the new
    tail: new ComicInfo.xml entry (deflated), the other central records byte for byte, the new
    ComicInfo.xml record last, end records (ZIP64 ones kept or added when needed), comment kept;
-3. save an undo record (old tail, original length, new tail, guard bytes) with
-   ``journal.write_journal``: written, fsynced, journal folder fsynced;
-4. write the new tail over the old one (in pieces of 64 KiB), truncate if it got shorter, fsync
-   the archive;
-5. unlink the journal (see ``journal`` for why the folder is not fsynced again).
+3. store an undo record (old tail, original length, new tail, guard bytes) in a free journal
+   slot and fdatasync it (``journal.free_slot``, ``Slot.store``);
+4. write the new tail over the old one (in pieces of 64 KiB), truncate if it got shorter,
+   fdatasync the archive;
+5. clear the slot (see ``journal`` for why that needs no flush).
 
-A kill between 3 and 5 leaves a journal; ``journal.recover`` (at start-up) or
+A kill between 3 and 5 leaves a record; ``journal.recover`` (at start-up) or
 ``journal.recover_path`` (before the next write to that file) then either sees the finished new
-tail and just drops the journal, or puts the old bytes and length back. An I/O error or a full
-disk during step 4 is rolled back at once from the same journal and reported as
+tail and just clears the record, or puts the old bytes and length back. An I/O error or a full
+disk during step 4 is rolled back at once from the same record and reported as
 ``ArchiveError`` (the archive is then exactly as before). Pages are never written: every byte
 before the write offset stays as it was. If ComicInfo.xml already holds the same XML, nothing
 is written at all (the mtime does not change either).
 
 Cost: a few reads at the end of the file, the central directory (about 80 bytes per entry), a
-journal of twice the tail, three fsyncs. Nothing depends on the size of the pages.
+record of twice the tail, two disk flushes. Nothing depends on the size of the pages.
 
 Why no slack or padding: the whole tail is rewritten on each write, so a longer XML just makes
 the file grow by a few bytes and a shorter one makes it shrink; the journal records the length.
@@ -47,23 +47,18 @@ for writing also gives ``False``, so that the full copy reports it in its usual 
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import os
 import zlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, NoReturn
 
 from comicmaintainer.archive import cbz_tail
 from comicmaintainer.archive.errors import ArchiveError
-from comicmaintainer.archive.journal import (
-    UndoRecord,
-    recover_path,
-    remove_journal,
-    roll_back,
-    write_journal,
-)
+from comicmaintainer.archive.journal import Slot, UndoRecord, free_slot, new_record, recover_path, undo
 from comicmaintainer.archive.reader import is_comicinfo_name
 
 logger = logging.getLogger(__name__)
@@ -106,7 +101,7 @@ def write_comicinfo_inplace(
         offset, new_tail = planned
         guard_start = max(0, offset - GUARD_SIZE)
         guard = _read(f, guard_start, offset - guard_start)
-        record = UndoRecord(path, offset, guard, _read(f, offset, size - offset), new_tail)
+        record = new_record(path, offset, guard, _read(f, offset, size - offset), new_tail)
         _write_tail(f.fileno(), record, journal_dir, step_hook or _no_hook)
         return True
     finally:
@@ -181,11 +176,16 @@ def _all_end_before(f: BinaryIO, records: list[cbz_tail.CentralRecord], offset: 
 
 def _write_tail(fd: int, record: UndoRecord, journal_dir: Path, hook: StepHook) -> None:
     try:
-        jpath = write_journal(journal_dir, record)
-    except OSError as exc:
-        reason = _reason(exc)
-        raise ArchiveError(f"cannot save the undo journal for {record.path.name}: {reason}") from exc
-    hook("journal_written")
+        with free_slot(journal_dir) as slot:
+            slot.store(record)
+            hook("journal_written")
+            _overwrite(fd, record, slot, hook)
+    except OSError as exc:  # from taking a slot or storing the record: the archive is untouched
+        raise ArchiveError(f"cannot save the undo journal for {record.path.name}: {_reason(exc)}") from exc
+    hook("journal_removed")
+
+
+def _overwrite(fd: int, record: UndoRecord, slot: Slot, hook: StepHook) -> None:
     try:
         # In pieces of at most 64 KiB (and at least two, so tests can stop between them).
         step = max(1, min(_PIECE, (len(record.new_tail) + 1) // 2))
@@ -197,26 +197,26 @@ def _write_tail(fd: int, record: UndoRecord, journal_dir: Path, hook: StepHook) 
         if record.new_length < record.old_length:
             os.ftruncate(fd, record.new_length)
             hook("truncated")
-        os.fsync(fd)
+        os.fdatasync(fd)  # data and length: all a reader needs
         hook("file_synced")
     except OSError as exc:
-        _roll_back_now(record, journal_dir, exc)
+        _roll_back_now(record, slot, exc)
     try:
-        remove_journal(jpath)
-    except OSError as exc:  # the archive is complete and durable; the next recovery drops it
-        logger.warning("could not remove the undo journal %s: %s", jpath, exc)
-    hook("journal_removed")
+        slot.clear()
+    except OSError as exc:  # the archive is complete and durable; recovery clears the record later
+        logger.warning("could not clear undo record %s: %s", slot.path, exc)
 
 
-def _roll_back_now(record: UndoRecord, journal_dir: Path, exc: OSError) -> None:
-    reason = _reason(exc)
-    outcome = roll_back(record.path, journal_dir)
-    if outcome is None or outcome.action == "failed":
-        detail = outcome.detail if outcome else "journal missing"
+def _roll_back_now(record: UndoRecord, slot: Slot, exc: OSError) -> NoReturn:
+    """Put the old tail back at once; when even that fails the record stays for recovery."""
+    reason, name = _reason(exc), record.path.name
+    outcome = undo(record, keep_finished=False)
+    if outcome.action == "failed":
         raise ArchiveError(
-            f"writing tags to {record.path.name} failed ({reason}) and the rollback is pending ({detail})"
+            f"writing tags to {name} failed ({reason}); rollback pending ({outcome.detail})"
         ) from exc
-    name = record.path.name
+    with contextlib.suppress(OSError):
+        slot.clear()
     raise ArchiveError(f"writing tags to {name} failed ({reason}); the archive is unchanged") from exc
 
 

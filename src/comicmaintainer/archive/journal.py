@@ -1,37 +1,43 @@
 """Undo journal for in-place archive writes, and the recovery that replays it.
 
-Before ``cbz_inplace`` overwrites the tail of an archive it saves, in one journal file per
-archive, everything needed to put the file back exactly as it was:
+Before ``cbz_inplace`` overwrites the tail of an archive it saves an *undo record* holding
+everything needed to put the file back exactly as it was:
 
 * the offset where the rewrite starts and the file's original length;
 * the original bytes from that offset to the end (the *old tail*);
 * the bytes it is about to write (the *new tail*), so recovery can tell "finished" from "torn";
 * a few KB just before the offset (the *guard*), which the write never touches: if they no longer
   match, the file was replaced by something else since, and recovery leaves it alone;
-* a SHA-256 of all of the above.
+* a sequence number (nanosecond clock) and a SHA-256 of all of the above.
 
-The journal's name is a hash of the archive's absolute path, which makes "is there a pending
-record for this file?" one ``stat``. It is written in place and fsynced (with its folder) before
-the archive is touched, so a journal whose checksum fails was cut short while being written:
-the archive was never touched, and recovery just drops it. Once the archive is fsynced the
-journal is unlinked without fsyncing the folder (one disk flush saved per write): should the
-unlink be lost in a power cut, recovery finds the new tail in place and drops the journal then.
-Writes to one archive are serialised by the caller, and each new journal for a path replaces
-the previous one, so a journal that comes back this way is always the newest for its archive.
+Records live in a few *slot* files (``slot-NN.undo``) in the journal folder, reused from one
+write to the next, because a durable write into a file that already exists costs one disk flush
+(``fdatasync``) where creating, then deleting, a journal file per write costs three. A writer
+takes a free slot with an exclusive ``flock`` (so threads and processes never share one), writes
+its record over the old content and fdatasyncs it before touching the archive. A record whose
+checksum fails was cut short while being written: its archive was never touched. Once the
+archive is durable the slot's magic bytes are zeroed, without a flush: a record that comes back
+after a power cut is found finished (new tail in place) and cleared then. Writes to one archive
+are serialised by the caller, so when several records name one archive only the newest (highest
+sequence number) can be unfinished; the older ones are just cleared.
 
 Recovery (``recover`` at start-up, ``recover_path`` before writing to one file) looks at the
-archive: if its tail is exactly the new tail, the write finished and only the journal remains
-to drop; otherwise the old tail and length are put back. Either way the file is fsynced before
-the journal is removed, and running recovery twice does nothing more than running it once.
+archive: if its tail is exactly the new tail, the write finished; if it is a mix of old and new
+bytes, the old tail and length are put back; anything else means someone else changed the file,
+and it is left alone. The archive is fsynced before the record is cleared, and running recovery
+twice does nothing more than running it once.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import logging
 import os
 import struct
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,14 +45,16 @@ from comicmaintainer.archive.atomic import fsync_dir
 
 logger = logging.getLogger(__name__)
 
-JOURNAL_SUFFIX = ".undo"
-_MAGIC = b"CM-UNDO1"
-_HEAD = struct.Struct("<8s5Q")  # magic, offset, path length, guard, old tail and new tail lengths
+_MAGIC = b"CM-UNDO2"
+_HEAD = struct.Struct("<8s6Q")  # magic, sequence, offset, path, guard, old tail, new tail lengths
 _DIGEST = 32
+_SLOT_GLOB = "slot-*.undo"
+_SLOT_SIZE = 256 * 1024  # written once with zeros, so later records overwrite allocated blocks
+_MAX_SLOTS = 256
 
 
 class JournalError(Exception):
-    """A journal file is damaged or unreadable; ``str()`` is one plain line."""
+    """A record is cut short or damaged; ``str()`` is one plain line."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +66,7 @@ class UndoRecord:
     guard: bytes
     old_tail: bytes
     new_tail: bytes
+    sequence: int = 0
 
     @property
     def old_length(self) -> int:
@@ -70,14 +79,14 @@ class UndoRecord:
 
 @dataclass(frozen=True)
 class RecoveryOutcome:
-    """What recovery did for one journal.
+    """What recovery did for one record.
 
-    ``action`` is one of: ``completed`` (the write had finished; journal dropped), ``rolled_back``
-    (old bytes put back), ``unchanged`` (nothing had been written yet), ``dropped_missing`` (the
-    archive is gone), ``dropped_changed`` (the archive was changed by someone else; left alone),
-    ``dropped_unfinished`` (the journal was cut short while being written: the archive was never
-    touched),
-    ``failed`` (an error; the journal is kept for the next try).
+    ``action`` is one of: ``completed`` (the write had finished), ``rolled_back`` (old bytes put
+    back), ``unchanged`` (nothing had been written yet), ``superseded`` (an older record of an
+    archive written again since), ``dropped_missing`` (the archive is gone),
+    ``dropped_changed`` (the archive was changed by someone else; left alone),
+    ``dropped_unfinished`` (the record was cut short while being written: the archive was never
+    touched), ``failed`` (an error; the record is kept for the next try).
     """
 
     path: Path
@@ -85,53 +94,93 @@ class RecoveryOutcome:
     detail: str = ""
 
 
-def journal_path(journal_dir: Path, path: Path) -> Path:
-    """Where the journal for ``path`` lives (one per archive, named after its absolute path)."""
-    key = hashlib.sha256(os.fsencode(Path(path).resolve())).hexdigest()[:40]
-    return Path(journal_dir) / f"{key}{JOURNAL_SUFFIX}"
-
-
 def encode(record: UndoRecord) -> bytes:
     raw_path = os.fsencode(record.path)
-    lengths = (record.offset, len(raw_path), len(record.guard), len(record.old_tail), len(record.new_tail))
-    body = b"".join([_HEAD.pack(_MAGIC, *lengths), raw_path, record.guard, record.old_tail, record.new_tail])
+    sizes = (len(raw_path), len(record.guard), len(record.old_tail), len(record.new_tail))
+    head = _HEAD.pack(_MAGIC, record.sequence, record.offset, *sizes)
+    body = b"".join([head, raw_path, record.guard, record.old_tail, record.new_tail])
     return body + hashlib.sha256(body).digest()
 
 
-def decode(data: bytes) -> UndoRecord:
-    if len(data) < _HEAD.size + _DIGEST or hashlib.sha256(data[:-_DIGEST]).digest() != data[-_DIGEST:]:
-        raise JournalError("journal is damaged (checksum mismatch)")
-    magic, offset, *sizes = _HEAD.unpack_from(data)
-    if magic != _MAGIC or _HEAD.size + sum(sizes) + _DIGEST != len(data):
-        raise JournalError("journal has an unknown format")
+def decode(data: bytes) -> UndoRecord | None:
+    """The record at the start of ``data``; ``None`` for an empty (cleared) slot."""
+    if len(data) < _HEAD.size or data[:8] != _MAGIC:
+        return None
+    _, sequence, offset, *sizes = _HEAD.unpack_from(data)
+    end = _HEAD.size + sum(sizes)
+    if end + _DIGEST > len(data) or hashlib.sha256(data[:end]).digest() != data[end : end + _DIGEST]:
+        raise JournalError("undo record cut short (checksum mismatch)")
     parts, pos = [], _HEAD.size
     for size in sizes:
         parts.append(data[pos : pos + size])
         pos += size
-    return UndoRecord(Path(os.fsdecode(parts[0])), offset, parts[1], parts[2], parts[3])
+    return UndoRecord(Path(os.fsdecode(parts[0])), offset, parts[1], parts[2], parts[3], sequence)
 
 
-def write_journal(journal_dir: Path, record: UndoRecord) -> Path:
-    """Durably store ``record``; after this returns, a crash at any instant is recoverable."""
+class Slot:
+    """One slot file, held with an exclusive lock while a write uses it."""
+
+    def __init__(self, path: Path, fd: int) -> None:
+        self.path, self.fd = path, fd
+
+    def read(self) -> UndoRecord | None:
+        head = _pread_all(self.fd, 0, _HEAD.size)
+        if len(head) < _HEAD.size or head[: len(_MAGIC)] != _MAGIC:
+            return None  # the common case: one small read
+        size = _HEAD.size + sum(_HEAD.unpack(head)[3:]) + _DIGEST
+        return decode(_pread_all(self.fd, 0, size))
+
+    def store(self, record: UndoRecord) -> None:
+        """Durably write ``record``: after this returns a crash at any instant is recoverable."""
+        _pwrite_all(self.fd, encode(record), 0)
+        os.fdatasync(self.fd)
+
+    def clear(self) -> None:
+        """Mark the slot free (no flush: a record that comes back is found finished)."""
+        _pwrite_all(self.fd, bytes(len(_MAGIC)), 0)
+
+
+@contextlib.contextmanager
+def free_slot(journal_dir: Path) -> Iterator[Slot]:
+    """A locked slot holding no pending record (a new one is made when all are busy)."""
     journal_dir = Path(journal_dir)
     _ensure_dir(journal_dir)
-    final = journal_path(journal_dir, record.path)
+    for n in range(_MAX_SLOTS):
+        slot = _lock_slot(journal_dir / f"slot-{n:02d}.undo", create=True)
+        if slot is None:
+            continue
+        try:
+            if _holds_pending(slot):
+                continue  # a write whose recovery failed: keep its record for the next try
+            yield slot
+            return
+        finally:
+            os.close(slot.fd)  # also drops the lock
+    raise OSError(f"all {_MAX_SLOTS} undo journal slots are busy")
+
+
+def _lock_slot(path: Path, create: bool) -> Slot | None:
+    fd = os.open(path, os.O_RDWR | (os.O_CREAT if create else 0) | os.O_CLOEXEC, 0o600)
     try:
-        with open(final, "wb") as f:
-            f.write(encode(record))
-            f.flush()
-            os.fsync(f.fileno())
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        if os.fstat(fd).st_size == 0:
+            _pwrite_all(fd, bytes(_SLOT_SIZE), 0)
+            os.fsync(fd)
+            fsync_dir(path.parent)
+    except BlockingIOError:
+        os.close(fd)
+        return None
     except BaseException:
-        with contextlib.suppress(OSError):
-            final.unlink()
+        os.close(fd)
         raise
-    fsync_dir(journal_dir)
-    return final
+    return Slot(path, fd)
 
 
-def remove_journal(jpath: Path) -> None:
-    """Drop a journal once the archive it protects is durable (no folder fsync: see above)."""
-    jpath.unlink()
+def _holds_pending(slot: Slot) -> bool:
+    try:
+        return slot.read() is not None
+    except JournalError:
+        return False  # cut short: its archive was never touched
 
 
 def _ensure_dir(journal_dir: Path) -> None:
@@ -141,50 +190,76 @@ def _ensure_dir(journal_dir: Path) -> None:
     fsync_dir(journal_dir.parent)
 
 
+def new_record(path: Path, offset: int, guard: bytes, old_tail: bytes, new_tail: bytes) -> UndoRecord:
+    return UndoRecord(path, offset, guard, old_tail, new_tail, time.time_ns())
+
+
+def pending(journal_dir: Path) -> list[UndoRecord]:
+    """Every record not cleared yet (for tests and diagnostics)."""
+    found = []
+    for path in sorted(Path(journal_dir).glob(_SLOT_GLOB)):
+        with contextlib.suppress(JournalError):
+            record = decode(path.read_bytes())
+            if record is not None:
+                found.append(record)
+    return found
+
+
 def recover(journal_dir: Path) -> list[RecoveryOutcome]:
     """Finish or roll back every pending in-place write; safe to run any number of times."""
-    journal_dir = Path(journal_dir)
-    if not journal_dir.is_dir():
-        return []
-    return [_recover_one(j) for j in sorted(journal_dir.glob(f"*{JOURNAL_SUFFIX}"))]
+    return _recover_where(Path(journal_dir), lambda p: True, report_unfinished=True)
 
 
 def recover_path(path: Path, journal_dir: Path) -> RecoveryOutcome | None:
-    """Recover ``path`` if it has a pending journal; ``None`` when there is none."""
-    jpath = journal_path(journal_dir, path)
-    if not jpath.exists():
-        return None
-    return _recover_one(jpath)
+    """Recover ``path`` if it has a pending record; ``None`` when there is none."""
+    target = Path(path).resolve()
+    outcomes = _recover_where(Path(journal_dir), lambda p: p == target, report_unfinished=False)
+    return outcomes[0] if outcomes else None
 
 
-def roll_back(path: Path, journal_dir: Path) -> RecoveryOutcome | None:
-    """Put ``path`` back as it was before its pending write, even if that write had finished.
-
-    The writer calls this when it fails part-way (an I/O error, a full disk), so that its error
-    can say "the archive is unchanged".
-    """
-    jpath = journal_path(journal_dir, path)
-    if not jpath.exists():
-        return None
-    return _recover_one(jpath, keep_finished=False)
-
-
-def _recover_one(jpath: Path, keep_finished: bool = True) -> RecoveryOutcome:
+def _recover_where(
+    journal_dir: Path, wanted: Callable[[Path], bool], report_unfinished: bool
+) -> list[RecoveryOutcome]:
+    if not journal_dir.is_dir():
+        return []
+    slots = [s for p in sorted(journal_dir.glob(_SLOT_GLOB)) if (s := _lock_slot(p, create=False))]
     try:
-        record = decode(jpath.read_bytes())
-    except OSError as exc:
-        logger.error("cannot read undo journal %s: %s", jpath, exc)
-        return RecoveryOutcome(jpath, "failed", f"unreadable journal: {exc.strerror or exc}")
-    except JournalError as exc:
-        # Cut short while being written: the archive is only touched once the journal is durable.
-        logger.info("dropping unfinished undo journal %s (%s)", jpath.name, exc)
-        jpath.unlink()
-        fsync_dir(jpath.parent)
-        return RecoveryOutcome(jpath, "dropped_unfinished", str(exc))
+        found, outcomes = [], []
+        for slot in slots:
+            try:
+                record = slot.read()
+            except JournalError as exc:
+                logger.info("clearing unfinished undo record in %s (%s)", slot.path.name, exc)
+                slot.clear()
+                if report_unfinished:
+                    outcomes.append(RecoveryOutcome(slot.path, "dropped_unfinished", str(exc)))
+                continue
+            if record is not None and wanted(record.path):
+                found.append((record, slot))
+        seen: set[Path] = set()
+        for record, slot in sorted(found, key=lambda pair: -pair[0].sequence):
+            outcomes.append(_settle_record(record, slot, newest=record.path not in seen))
+            seen.add(record.path)
+        return outcomes
+    finally:
+        for slot in slots:
+            os.close(slot.fd)
+
+
+def _settle_record(record: UndoRecord, slot: Slot, newest: bool) -> RecoveryOutcome:
+    if not newest:  # its write finished before the newer one started
+        slot.clear()
+        return RecoveryOutcome(record.path, "superseded")
+    outcome = undo(record, keep_finished=True)
+    if outcome.action != "failed":
+        slot.clear()
+    return outcome
+
+
+def undo(record: UndoRecord, keep_finished: bool) -> RecoveryOutcome:
+    """Replay one record on its archive; ``keep_finished=False`` rolls back even a finished write."""
     try:
         outcome = _replay(record, keep_finished)
-        if outcome.action != "failed":
-            remove_journal(jpath)
     except OSError as exc:
         outcome = RecoveryOutcome(record.path, "failed", f"{exc.strerror or exc}")
     log = logger.error if outcome.action == "failed" else logger.info
