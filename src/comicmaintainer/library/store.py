@@ -218,7 +218,7 @@ class Store:
     def bulk_upsert(self, rows: Iterable[FileRow]) -> None:
         """Insert or replace many rows in one transaction."""
         now = time.time()
-        with self._write() as conn:
+        with self._write() as conn, _search_index_paused(conn):
             conn.executemany(_UPSERT_SQL, (_file_params(row, now) for row in rows))
 
     def mark(
@@ -778,12 +778,19 @@ def _job_item_row(row: sqlite3.Row) -> JobItemRow:
 
 
 # --- file list ---
-# The web page's file list (migration 0003): one page of rows for a search, filter and sort, the
-# count beside every filter, and the folders. Counts without a search come from ``file_counts``,
-# which triggers keep exact, so they cost no scan however large the library. A search is a
-# case-insensitive substring of the relative path (folder and file name; LIKE folds ASCII letters
-# only) and needs one scan; its counts are cached per read connection until the next commit
-# (``PRAGMA data_version``), so paging and changing the filter or sort do not scan again.
+# The web page's file list (migrations 0003, 0004): one page of rows for a search, filter and sort,
+# the count beside every filter, and the folders. Counts without a search come from
+# ``file_counts``, which triggers keep exact, so they cost no scan however large the library.
+#
+# A search is a case-insensitive substring of the relative path (folder and file name), decided by
+# LIKE (which folds ASCII letters). A query of 3 characters or more first asks the trigram index
+# ``file_search`` for the files holding its rarest trigram, and only those rows are checked; a
+# shorter one scans. Its counts are cached per read connection until the next commit
+# (``PRAGMA data_version``), so paging and changing the filter or sort do not count again.
+#
+# The page itself is read one of two ways, whichever reads fewer rows: the candidates, sorted; or
+# the sort order's index walked from the start until the page is full, which is cheap when the
+# matches are a large part of the library (1 row in 3 matching: 300 rows read for a page of 100).
 
 LIST_FILTERS: dict[str, Status | None] = {
     "all": None,
@@ -800,12 +807,33 @@ LIST_SORTS: dict[str, tuple[str, ...]] = {
     "date": ("mtime_ns", "rowid"),
     "size": ("size", "rowid"),
 }
+# The index that gives each sort order: for all statuses, and (partial, 0004) for the rare ones.
+_SORT_INDEX = {
+    "name": "files_name",
+    "folder": "files_folder_name",
+    "date": "files_mtime",
+    "size": "files_size",
+}
+_RARE_SORT_INDEX = {
+    "name": "files_rare_name",
+    "folder": "files_rare_folder",
+    "date": "files_rare_mtime",
+    "size": "files_rare_size",
+}
+# Written out in each query using a partial index: SQLite uses one only when the query repeats its
+# WHERE term.
+_RARE_CONDITION = "status IN ('duplicate', 'needs_attention')"
+_RARE_STATUSES = (Status.DUPLICATE, Status.NEEDS_ATTENTION)
 PER_PAGE_RANGE = (10, 500)
 # A filter matching fewer rows than this is read through the status index and sorted; a larger
 # one walks the sort order's index and skips the other statuses, which stays cheap because they
 # are then a minority.
 _SMALL_FILTER = 5000
 _COUNTS_CACHE_SIZE = 32
+_TRIGRAM = 3
+# Looking up how common a trigram is costs a little; a long query checks this many, spread out.
+_MAX_TRIGRAM_LOOKUPS = 8
+_UNKNOWN_COUNT = 1 << 62
 
 
 @dataclass(frozen=True)
@@ -836,6 +864,25 @@ class FilePage:
     counts: dict[str, int]  # filter name -> rows matching the search with that filter
 
 
+@dataclass(frozen=True)
+class _Search:
+    """A search as SQL: the LIKE that decides, and the trigram index's candidates when it has some."""
+
+    like: str
+    params: dict[str, Any]
+    candidates: str | None  # SQL condition narrowing files to the index's candidates; None: scan
+    candidate_count: int  # rows the candidates condition lets through (the library size when None)
+
+
+@dataclass(frozen=True)
+class _Searched:
+    """What one search found: its SQL, its counts, and its (rowid, status) matches if few."""
+
+    search: _Search
+    counts: dict[str, int]
+    matches: list[tuple[int, str]] | None
+
+
 class FileList:
     """The file list's reads, on a ``Store``'s read connections."""
 
@@ -847,63 +894,165 @@ class FileList:
         counts = self.counts(query.search)
         total = counts[query.filter]
         status = LIST_FILTERS[query.filter]
-        where, params = _search_clause(query.search)
-        source = "files"
-        if status is not None:
-            small = total < _SMALL_FILTER
-            # '+status' hides the column from the planner, which then walks the sort index.
-            where.append("status = :status" if small else "+status = :status")
-            params["status"] = status.value
-            source = "files INDEXED BY files_status" if small else source
-        if query.search and source == "files":
-            source = "files NOT INDEXED"  # one scan, then a sort of the matches only
+        if total == 0:
+            return FilePage(rows=[], total=0, counts=counts)
+        if query.search:
+            sql, params = self._search_page_sql(query, status, total)
+        else:
+            sql, params = _plain_page_sql(query, status, total)
         params.update(limit=query.per_page, offset=(query.page - 1) * query.per_page)
-        direction = " DESC" if query.direction == "desc" else ""
-        order = ", ".join(term + direction for term in LIST_SORTS[query.sort])
-        sql = (
-            f"SELECT * FROM {source}{' WHERE ' + ' AND '.join(where) if where else ''}"
-            f" ORDER BY {order} LIMIT :limit OFFSET :offset"
-        )
         rows = [_file_row(row) for row in self._store._read(sql, params)]
         return FilePage(rows=rows, total=total, counts=counts)
 
     def counts(self, search: str = "") -> dict[str, int]:
         """Rows per filter name for ``search`` ("" for all files)."""
         if not search:
-            by_status = dict(self._store._read("SELECT status, n FROM file_counts"))
-            return _filter_counts(by_status)
-        cache = self._cache()
-        if search not in cache:
-            if len(cache) >= _COUNTS_CACHE_SIZE:
-                cache.clear()
-            where, params = _search_clause(search)
-            sql = f"SELECT status, count(*) FROM files NOT INDEXED WHERE {where[0]} GROUP BY status"
-            cache[search] = _filter_counts(dict(self._store._read(sql, params)))
-        return dict(cache[search])
+            return _filter_counts(self._status_counts())
+        return dict(self._searched(search).counts)
 
     def folders(self) -> list[tuple[str, int]]:
         """(folder, number of files) for every folder holding files, by name ignoring case."""
         rows = self._store._read("SELECT folder, count(*) FROM files GROUP BY folder")
         return sorted(((folder, count) for folder, count in rows), key=lambda fc: (fc[0].casefold(), fc[0]))
 
-    def _cache(self) -> dict[str, dict[str, int]]:
-        """This thread's search counts, emptied whenever any connection committed since last time."""
+    def _searched(self, search: str) -> _Searched:
+        """The search's SQL, counts and (when few) matches, cached while nothing was committed."""
+        cache = self._cache()
+        if search not in cache:
+            if len(cache) >= _COUNTS_CACHE_SIZE:
+                cache.clear()
+            found = self._search(search)
+            where = " AND ".join(filter(None, (found.candidates, found.like)))
+            source = "files NOT INDEXED"  # rowid lookups of the candidates, or one scan; never an index
+            # Every piece of the SQL is a constant of this module; the user's text is a parameter.
+            if found.candidate_count <= _SMALL_FILTER:  # keep the matches: a page then reads only those
+                sql = f"SELECT rowid, status FROM {source} WHERE {where}"  # noqa: S608
+                matches = [(rowid, status) for rowid, status in self._store._read(sql, found.params)]
+                by_status: dict[str, int] = {}
+                for _, status in matches:
+                    by_status[status] = by_status.get(status, 0) + 1
+                cache[search] = _Searched(found, _filter_counts(by_status), matches)
+            else:
+                sql = f"SELECT status, count(*) FROM {source} WHERE {where} GROUP BY status"  # noqa: S608
+                counts = _filter_counts(dict(self._store._read(sql, found.params)))
+                cache[search] = _Searched(found, counts, None)
+        return cache[search]
+
+    def _status_counts(self) -> dict[str, int]:
+        return dict(self._store._read("SELECT status, n FROM file_counts"))
+
+    def _search_page_sql(
+        self, query: FileQuery, status: Status | None, total: int
+    ) -> tuple[str, dict[str, Any]]:
+        """Read the candidates and sort them, or walk the sort index, whichever reads fewer rows."""
+        searched = self._searched(query.search)
+        if searched.matches is not None:
+            ids = [rowid for rowid, row_status in searched.matches if status is None or row_status == status]
+            where = ["rowid IN (SELECT value FROM json_each(:ids))"]
+            return _select("files NOT INDEXED", where, query), {"ids": json.dumps(ids)}
+        found = searched.search
+        library = sum(self._status_counts().values())
+        wanted = query.page * query.per_page
+        walk_cost = wanted * library / total  # rows read walking the index before the page is full
+        where, params = [found.like], dict(found.params)
+        if status is not None:
+            where.append("+status = :status")  # '+': never chosen as the index to read
+            params["status"] = status.value
+        if walk_cost < found.candidate_count or found.candidates is None:
+            source = f"files INDEXED BY {_SORT_INDEX[query.sort]}"
+            if walk_cost >= library:  # few matches and no candidates: one scan, then a sort
+                source = "files NOT INDEXED"
+        else:
+            source = "files NOT INDEXED"
+            where.insert(0, found.candidates)
+        return _select(source, where, query), params
+
+    def _search(self, search: str) -> _Search:
+        """The LIKE for ``search`` and, for 3 characters or more, the rowids of its rarest trigram."""
+        escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        like, params = "path LIKE :pattern ESCAPE '\\'", {"pattern": f"%{escaped}%"}
+        library = sum(self._status_counts().values())
+        rarest = self._rarest_trigram(search)
+        if rarest is None:
+            return _Search(like, params, None, library)
+        trigram, count = rarest
+        params["trigram"] = '"' + trigram.replace('"', '""') + '"'  # an FTS5 string: "" is a quote
+        candidates = "rowid IN (SELECT rowid FROM file_search WHERE file_search MATCH :trigram)"
+        return _Search(like, params, candidates, min(count, library))
+
+    def _rarest_trigram(self, search: str) -> tuple[str, int] | None:
+        """The trigram of ``search`` held by the fewest files, with that number; None if too short.
+
+        Counts come from the index's vocabulary, whose terms are folded to lower case. Only ASCII
+        letters fold the same way in Python, so a trigram with other characters the vocabulary does
+        not know is assumed common, never absent: the index itself still tokenizes it for MATCH.
+        """
+        folded = search.lower()
+        trigrams = list(dict.fromkeys(folded[i : i + _TRIGRAM] for i in range(len(folded) - _TRIGRAM + 1)))
+        if not trigrams:
+            return None
+        step = max(1, -(-len(trigrams) // _MAX_TRIGRAM_LOOKUPS))
+        best: tuple[str, int] | None = None
+        for trigram in trigrams[::step]:
+            rows = self._store._read("SELECT doc FROM file_search_terms WHERE term = ?", (trigram,))
+            count = rows[0][0] if rows else (0 if trigram.isascii() else _UNKNOWN_COUNT)
+            if best is None or count < best[1]:
+                best = (trigram, count)
+            if count == 0:
+                break
+        return best
+
+    def _cache(self) -> dict[str, _Searched]:
+        """This thread's searches, emptied whenever any connection committed since last time."""
         version = self._store._reader().execute("PRAGMA data_version").fetchone()[0]
         if getattr(self._local, "version", None) != version:
             self._local.version = version
             self._local.counts = {}
-        cache: dict[str, dict[str, int]] = self._local.counts
+        cache: dict[str, _Searched] = self._local.counts
         return cache
 
 
-def _search_clause(search: str) -> tuple[list[str], dict[str, Any]]:
-    if not search:
-        return [], {}
-    escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return ["path LIKE :pattern ESCAPE '\\'"], {"pattern": f"%{escaped}%"}
+def _plain_page_sql(query: FileQuery, status: Status | None, total: int) -> tuple[str, dict[str, Any]]:
+    """No search: the whole library, or one status, in the sort order's index."""
+    if status is None:
+        return _select("files", [], query), {}
+    params: dict[str, Any] = {"status": status.value}
+    if status in _RARE_STATUSES:
+        source = f"files INDEXED BY {_RARE_SORT_INDEX[query.sort]}"
+        return _select(source, [_RARE_CONDITION, "status = :status"], query), params
+    if total < _SMALL_FILTER:
+        return _select("files INDEXED BY files_status", ["status = :status"], query), params
+    # '+status' hides the column from the planner, which then walks the sort index.
+    return _select(f"files INDEXED BY {_SORT_INDEX[query.sort]}", ["+status = :status"], query), params
+
+
+def _select(source: str, where: list[str], query: FileQuery) -> str:
+    direction = " DESC" if query.direction == "desc" else ""
+    order = ", ".join(term + direction for term in LIST_SORTS[query.sort])
+    condition = f" WHERE {' AND '.join(where)}" if where else ""
+    # Every piece is a constant of this module; values are parameters.
+    return f"SELECT * FROM {source}{condition} ORDER BY {order} LIMIT :limit OFFSET :offset"  # noqa: S608
 
 
 def _filter_counts(by_status: dict[str, int]) -> dict[str, int]:
     counts = {name: by_status.get(status.value, 0) for name, status in LIST_FILTERS.items() if status}
     counts["all"] = sum(by_status.values())
     return counts
+
+
+@contextmanager
+def _search_index_paused(conn: sqlite3.Connection) -> Iterator[None]:
+    """Within a write transaction: rows inserted meanwhile are indexed for search in one statement.
+
+    Store.bulk_upsert's hook. A new row of a rowid table gets a rowid above every existing one, so
+    the rows to index are those above the largest rowid before the batch. An upsert of a known
+    path keeps its path, so the index has nothing to change for it. On an error nothing is done
+    here: the caller's rollback also undoes the flag.
+    """
+    before = conn.execute("SELECT coalesce(max(rowid), 0) FROM files").fetchone()[0]
+    conn.execute("UPDATE file_search_state SET paused = 1")
+    yield
+    conn.execute(
+        "INSERT INTO file_search (rowid, path) SELECT rowid, path FROM files WHERE rowid > ?", (before,)
+    )
+    conn.execute("UPDATE file_search_state SET paused = 0")
