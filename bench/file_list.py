@@ -5,8 +5,10 @@
 For each size a fresh store is filled with ``bulk_upsert`` (series folders of 50 chapters, a mix
 of statuses like a library half way through its first run) and ``FileList.page`` is timed
 in-process, page of 100, for combinations of search, filter, sort, direction and page depth.
-"cold" times the first call after a commit (a search's counts are then recounted); "warm"
-repeats the same call, as when a person pages through results or changes the sort.
+"cold" times the first call after a commit (a search's counts are then recounted, and the read
+connection's page cache starts empty); "warm" repeats the same call, as when a person pages
+through results or changes the sort. Searches of 3 characters or more use the trigram index; a
+shorter one scans.
 
 ``--scan N`` then builds a tree of N empty ``.cbz`` files in a temp folder and times
 ``scanner.scan`` into an empty store (no archive is opened by a scan). Prints Markdown tables.
@@ -25,9 +27,12 @@ from pathlib import Path
 from comicmaintainer.library.scanner import scan
 from comicmaintainer.library.store import FileList, FileQuery, FileRow, Status, Store
 
-STATUS_MIX = [Status.PROCESSED] * 60 + [Status.UNPROCESSED] * 35 + [Status.DUPLICATE] * 2 + [
-    Status.NEEDS_ATTENTION
-] * 3
+STATUS_MIX = (
+    [Status.PROCESSED] * 60
+    + [Status.UNPROCESSED] * 35
+    + [Status.DUPLICATE] * 2
+    + [Status.NEEDS_ATTENTION] * 3
+)
 CHAPTERS_PER_SERIES = 50
 
 CASES: list[tuple[str, FileQuery]] = [
@@ -43,6 +48,8 @@ CASES: list[tuple[str, FileQuery]] = [
     ("search series (1 folder)", FileQuery(search="series 0042")),
     ("search 'chapter 0007' (2%), processed", FileQuery(search="chapter 0007", filter="processed")),
     ("search 'vol' (broad, 1/3), date", FileQuery(search="vol", sort="date")),
+    ("search 'saga - chapter 00' (broad, long)", FileQuery(search="saga - chapter 00")),
+    ("search 'ta' (2 chars: a scan), size", FileQuery(search="ta", sort="size")),
 ]
 
 
@@ -55,8 +62,12 @@ def fill(store: Store, size: int, seed: int = 1) -> None:
         path = f"{series}/{series} - Chapter {i % CHAPTERS_PER_SERIES:04d}.cbz"
         rows.append(
             FileRow(
-                path=path, size=rng.randrange(1 << 20, 1 << 27), mtime_ns=rng.randrange(1 << 60), inode=i,
-                status=status, duplicate_of=path if status is Status.DUPLICATE else None,
+                path=path,
+                size=rng.randrange(1 << 20, 1 << 27),
+                mtime_ns=rng.randrange(1 << 60),
+                inode=i,
+                status=status,
+                duplicate_of=path if status is Status.DUPLICATE else None,
             )
         )
     store.bulk_upsert(rows)
