@@ -351,3 +351,30 @@ def test_read_connections_of_finished_threads_do_not_pile_up(store: Store, tmp_p
 
     first = round_of_readers()
     assert round_of_readers() <= first
+
+
+def test_upgrade_backs_up_the_database_before_migrating(tmp_path: Path) -> None:
+    import sqlite3
+    from importlib import resources
+
+    db = tmp_path / "store" / "comicmaintainer.db"
+    db.parent.mkdir()
+    first = resources.files("comicmaintainer.library") / "migrations" / "0001_initial.sql"
+    conn = sqlite3.connect(db)  # a database as the first release left it
+    conn.executescript(first.read_text(encoding="utf-8"))
+    conn.execute("INSERT INTO kv (scope, key, value) VALUES ('preferences', 'theme', '\"dark\"')")
+    conn.execute("PRAGMA user_version = 1")
+    conn.commit()
+    conn.close()
+
+    with Store(db) as store:
+        assert store.get_kv("preferences") == {"theme": "dark"}
+    backups = list(db.parent.glob("comicmaintainer.db.pre-*.bak"))
+    assert len(backups) == 1
+    saved = sqlite3.connect(backups[0])
+    assert saved.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert saved.execute("SELECT value FROM kv WHERE key = 'theme'").fetchone()[0] == '"dark"'
+    saved.close()
+    with Store(db):
+        pass  # up to date now: no second backup
+    assert len(list(db.parent.glob("comicmaintainer.db.pre-*.bak"))) == 1

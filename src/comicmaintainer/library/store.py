@@ -130,6 +130,7 @@ class Store:
         self._closed = False
         self._writer = self._connect(_WRITER_PRAGMAS)
         try:
+            _back_up_before_upgrade(self._writer, self._db_path)
             _migrate(self._writer)
         except BaseException:
             self._writer.close()
@@ -482,6 +483,26 @@ def _migrations() -> list[tuple[int, str, str]]:
     if numbers != list(range(1, len(found) + 1)):
         raise StoreError(f"migrations must be numbered 0001, 0002 … without gaps, found {numbers}")
     return found
+
+
+BACKUPS_KEPT = 3
+
+
+def _back_up_before_upgrade(conn: sqlite3.Connection, db_path: Path) -> None:
+    """An upgrade that will migrate an existing database first copies it (SQLite's online backup,
+    consistent even while another process writes) to ``<db>.pre-<N>.bak``, keeping the last few."""
+    current = conn.execute("PRAGMA user_version").fetchone()[0]
+    newest = len(_migrations())
+    if current == 0 or current >= newest:
+        return  # a new database has nothing to lose; an up-to-date one needs no migration
+    target = db_path.with_name(f"{db_path.name}.pre-{newest:04d}.bak")
+    backup = sqlite3.connect(target)
+    try:
+        conn.backup(backup)
+    finally:
+        backup.close()
+    for old in sorted(db_path.parent.glob(f"{db_path.name}.pre-*.bak"))[:-BACKUPS_KEPT]:
+        old.unlink()
 
 
 def _migrate(conn: sqlite3.Connection) -> None:
