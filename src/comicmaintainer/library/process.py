@@ -22,7 +22,7 @@ from comicmaintainer.archive.comicinfo import apply_tags, build_comicinfo, tags_
 from comicmaintainer.archive.errors import ArchiveError
 from comicmaintainer.archive.reader import ArchiveInfo, read_archive
 from comicmaintainer.config import Settings
-from comicmaintainer.domain.plan import FilePlan, Tags, plan_file
+from comicmaintainer.domain.plan import FilePlan, plan_file
 from comicmaintainer.library.locks import PathLocks
 from comicmaintainer.library.paths import resolve_inside, to_rel
 from comicmaintainer.library.store import Status, Store
@@ -116,8 +116,7 @@ def _process_locked(
         return Result(path=rel, outcome="unchanged", message="already processed; file unchanged")
     on_stage("reading")
     info = read_archive(source)
-    is_rar = info.format == "rar"
-    convert = is_rar and settings.convert_cbr_to_cbz and mode != "normalize"
+    convert = info.format == "rar" and settings.convert_cbr_to_cbz and mode != "normalize"
     plan = plan_file(
         rel,
         tags_from_metadata(info.metadata),
@@ -126,7 +125,7 @@ def _process_locked(
         rename=mode != "normalize",
         target_extension=".cbz" if convert else None,
     )
-    before, after = _tag_dict(plan.tags_before), _tag_dict(plan.tags_after)
+    before, after = asdict(plan.tags_before), asdict(plan.tags_after)
     if plan.needs_attention:
         if not dry_run:
             _mark(ctx, rel, source, Status.NEEDS_ATTENTION, info, error=plan.needs_attention)
@@ -187,7 +186,7 @@ def _apply(
     convert: bool,
     on_stage: Callable[[Stage], None],
 ) -> Result:
-    before, after = _tag_dict(plan.tags_before), _tag_dict(plan.tags_after)
+    before, after = asdict(plan.tags_before), asdict(plan.tags_after)
     target_rel = plan.new_rel_path or rel
     if target_rel != rel and resolve_inside(ctx.settings.watched_dir, target_rel).exists():
         # A duplicate is set aside exactly as it came: nothing is written to it.
@@ -371,10 +370,6 @@ def _mark(
         manual_edit=False,
     )
     ctx.on_change({"path": rel, "change": "processed" if status == Status.PROCESSED else "updated"})
-
-
-def _tag_dict(tags: Tags) -> dict[str, str | None]:
-    return asdict(tags)
 
 
 def _one_line(exc: BaseException) -> str:
