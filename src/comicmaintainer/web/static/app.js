@@ -109,7 +109,9 @@ async function main() {
     processUnprocessed: () => startJob(jobs, { kind: "process", scope: "unprocessed" }),
   });
   setupNotifyButton();
+  document.addEventListener("cm:job-finished", () => library.refreshCounts());
   await Promise.all([library.load(), library.loadFolders(), jobs.load().catch((err) => toast(err.message, "error"))]);
+  window.__cm.readyAt = performance.now(); // ms since navigation started
   document.documentElement.dataset.ready = "1";
 }
 

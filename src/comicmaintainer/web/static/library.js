@@ -2,6 +2,7 @@
 // selection that survives paging and live row updates, and the per-file actions.
 
 import { get, put } from "./api.js";
+import { CoverLoader } from "./covers.js";
 import { $, $$, debounce, esc, fmtDate, fmtSize, perFrame } from "./dom.js";
 import { toast } from "./toast.js";
 
@@ -49,7 +50,7 @@ function rowHtml(file, selected, i) {
   ).join("");
   return `<li class="file" data-path="${esc(file.path)}" data-folder="${esc(file.folder)}" data-status="${esc(file.status)}">
 <input type="checkbox" class="pick" id="pick-${i}" aria-label="Select ${name}"${selected ? " checked" : ""}>
-<img class="cover" loading="lazy" decoding="async" src="${esc(coverUrl(file.path))}" alt="" width="36" height="48">
+<img class="cover" decoding="async" data-src="${esc(coverUrl(file.path))}" alt="" width="36" height="48">
 <span class="status" title="${st.label}"><span aria-hidden="true">${st.icon}</span><span class="sr-only">${st.label}</span></span>
 <span class="name">${name}${err}${dup}</span>
 <span class="size">${fmtSize(file.size)}</span>
@@ -71,6 +72,7 @@ export class Library {
     this.collapsed = new Set();
     this.pending = new Map(); // path -> latest file_changed not yet drawn
     this.controller = null;
+    this.covers = new CoverLoader();
     this.seq = 0;
     this.flushChanges = perFrame(() => this.applyChanges());
     this.refreshCounts = debounce(() => this.reloadCounts(), 1200);
@@ -184,6 +186,7 @@ export class Library {
     this.seq += 1;
     window.__cm.lastLoadMs = performance.now() - started;
     document.documentElement.dataset.loaded = String(this.seq);
+    document.dispatchEvent(new CustomEvent("cm:loaded", { detail: this.seq }));
   }
 
   async loadFolders() {
@@ -232,6 +235,7 @@ export class Library {
     const list = $("#file-list");
     list.innerHTML = html.length ? html.join("") : `<p class="muted">No files match.</p>`;
     list.setAttribute("aria-busy", "false");
+    this.covers.watch(list);
     this.drawCounts();
     this.updateSelectionUi();
   }
@@ -448,6 +452,7 @@ export class Library {
     fresh.classList.add("flash");
     const hadFocus = li.contains(document.activeElement) ? document.activeElement.dataset.act || "pick" : null;
     li.replaceWith(fresh);
+    this.covers.watch($("#file-list"));
     if (hadFocus) (fresh.querySelector(`[data-act="${hadFocus}"]`) || fresh.querySelector(".pick")).focus();
   }
 }
