@@ -5,6 +5,10 @@ patched vendored library) changes every asset URL, so browsers may keep assets f
 running a stale script, while index.html itself is never cached and always names the current version.
 The JavaScript modules import each other by relative URL, so they all resolve under the same version.
 
+index.html names its assets relative to itself (`./static/<version>/app.js`), and the scripts call the
+API the same way, so the page works unchanged under a reverse proxy's sub-path (`BASE_PATH=/comics`
+puts it at `/comics/`; the security layer redirects `/comics` there, as relative URLs need the slash).
+
 Nothing here reaches the internet: the page and everything it loads are served from this package.
 """
 
@@ -50,9 +54,9 @@ def static_version(static_dir: Path = STATIC_DIR) -> str:
 
 
 def render_index(static_dir: Path, version: str) -> str:
-    """index.html with the versioned asset prefix and the app version filled in."""
+    """index.html with the versioned asset prefix (relative to the page) and the app version filled in."""
     text = (static_dir / "index.html").read_text(encoding="utf-8")
-    return text.replace(STATIC_MARK, f"/static/{version}").replace(VERSION_MARK, __version__)
+    return text.replace(STATIC_MARK, f"./static/{version}").replace(VERSION_MARK, __version__)
 
 
 def _asset(static_dir: Path, rel: str) -> Path | None:

@@ -1,5 +1,9 @@
 // Thin fetch wrapper for the JSON API (docs/API.md). Errors become Error objects whose message is
 // the server's one-line explanation, so callers can show it as is.
+//
+// Every URL is relative to the page, so the whole app works under a reverse proxy's sub-path
+// (BASE_PATH=/comics serves the page at /comics/ and the API at /comics/api/...). Callers keep writing
+// "/api/..." for readability; `appUrl()` drops the leading slash.
 
 export class ApiError extends Error {
   constructor(status, code, message) {
@@ -18,6 +22,18 @@ export function query(params) {
   return s ? `?${s}` : "";
 }
 
+export const appUrl = (path) => path.replace(/^\/+/, "");
+
+let leaving = false;
+
+// Signed out (session expired, server restarted, signed out in another tab): go to the login page,
+// which brings the person back here afterwards. `next` is a path inside the app, where the page is "/".
+export function toLogin() {
+  if (leaving) return;
+  leaving = true;
+  location.assign(`${appUrl("/login")}?next=/${encodeURIComponent(location.search)}`);
+}
+
 export async function api(method, path, { body, params, signal } = {}) {
   const init = { method, headers: { Accept: "application/json" }, signal };
   if (body !== undefined) {
@@ -26,11 +42,12 @@ export async function api(method, path, { body, params, signal } = {}) {
   }
   let res;
   try {
-    res = await fetch(path + (params ? query(params) : ""), init);
+    res = await fetch(appUrl(path) + (params ? query(params) : ""), init);
   } catch (err) {
     if (err.name === "AbortError") throw err;
     throw new ApiError(0, "offline", "The server cannot be reached.");
   }
+  if (res.status === 401) toLogin();
   if (res.status === 204) return null;
   const data = await res.json().catch(() => null);
   if (!res.ok) {

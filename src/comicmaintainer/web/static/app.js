@@ -1,6 +1,7 @@
 // Entry point: loads preferences, wires the library view, the jobs panel, the live stream and the
 // header tools together. `window.__cm` exposes the parts to the end-to-end tests and benchmarks.
 
+import { showAccount } from "./account.js";
 import { del, get, post } from "./api.js";
 import { confirmDelete, openBatchEditor, openPreview, openTagEditor } from "./dialogs.js";
 import { $ } from "./dom.js";
@@ -96,6 +97,7 @@ async function main() {
     // Defaults are fine; the list below reports a server that cannot be reached.
   }
   applyTheme(prefs.theme);
+  window.__cm.account = showAccount(); // not awaited: the list need not wait for it
   const jobs = new JobsPanel();
   const library = new Library(prefs, {});
   library.handlers.fileAction = fileActions(library, jobs);

@@ -1,7 +1,7 @@
 // The library view: files grouped by folder, search / filter / sort / pages kept in the URL,
 // selection that survives paging and live row updates, and the per-file actions.
 
-import { get, put } from "./api.js";
+import { appUrl, get, put } from "./api.js";
 import { CoverLoader } from "./covers.js";
 import { $, $$, debounce, esc, fmtDate, fmtSize, perFrame } from "./dom.js";
 import { toast } from "./toast.js";
@@ -24,7 +24,7 @@ const ROW_ACTIONS = [
 ];
 const GATHER_LIMIT = 20000;
 
-export const coverUrl = (path) => `/api/files/cover?path=${encodeURIComponent(path)}`;
+export const coverUrl = (path) => `${appUrl("/api/files/cover")}?path=${encodeURIComponent(path)}`;
 
 function readUrl(defaults) {
   const q = new URLSearchParams(location.search);

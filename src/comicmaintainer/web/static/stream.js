@@ -3,9 +3,13 @@
 // The browser's EventSource already reconnects with Last-Event-ID after a network error; when it
 // gives up (an HTTP error, or the page closed it), we reopen it ourselves with ?last_event_id= and a
 // growing delay, so the server replays only what was missed and nothing is counted twice.
+// EventSource does not say why it gave up: a 401 (signed out) looks like any other failure, so before
+// reopening we ask /api/security whether we are still signed in, and go to the login page if not.
+
+import { appUrl, get, toLogin } from "./api.js";
 
 export const EVENT_KINDS = ["job_updated", "job_item", "file_changed", "watcher_status", "settings_changed", "resync"];
-const URL_PATH = "/api/events/stream";
+const URL_PATH = appUrl("/api/events/stream");
 
 export class LiveStream {
   constructor(handlers, onState) {
@@ -33,7 +37,10 @@ export class LiveStream {
     source.onerror = () => {
       if (this.source !== source) return;
       this.setState("reconnecting");
-      if (source.readyState === EventSource.CLOSED) this.reopenLater();
+      if (source.readyState === EventSource.CLOSED) {
+        this.checkSignedIn();
+        this.reopenLater();
+      }
     };
     for (const kind of EVENT_KINDS) {
       source.addEventListener(kind, (ev) => this.dispatch(kind, ev));
@@ -52,6 +59,15 @@ export class LiveStream {
     }
     const handler = this.handlers[kind];
     if (handler) handler(data, id);
+  }
+
+  async checkSignedIn() {
+    try {
+      const s = await get("/api/security");
+      if (s.auth_enabled && !s.authenticated) toLogin();
+    } catch {
+      // The server cannot be reached: reconnecting is all there is to do.
+    }
   }
 
   reopenLater() {
