@@ -14,7 +14,8 @@ How it stays cheap and bounded:
   burst of events costs one wake-up per loop, not one per event or per client.
 * Each subscription coalesces `JobUpdated` per job to at most one every `job_update_interval`
   seconds (keeping the latest state); a job's final state and every `JobItem` are never dropped.
-* The JSON of an event is encoded once, on first delivery, and shared by all clients.
+* The JSON of an event, and its wire bytes (`Envelope.encoded`), are made once, on first delivery,
+  and shared by all clients.
 
 Ids restart at 1 with the process; a client that presents an id the bus has never issued
 (it talks to a restarted server) is told to resync.
@@ -133,12 +134,13 @@ def event_data(event: Event) -> dict[str, Any]:
 class Envelope:
     """An event with its stream id. The JSON text is computed once and shared by every client."""
 
-    __slots__ = ("id", "event", "_data")
+    __slots__ = ("id", "event", "_data", "_encoded")
 
     def __init__(self, event_id: int, event: Event, data: str | None = None) -> None:
         self.id = event_id
         self.event = event
         self._data = data
+        self._encoded: bytes | None = None
 
     @property
     def kind(self) -> str:
@@ -150,6 +152,12 @@ class Envelope:
             # default=str: an odd value (a Path, a datetime) must not break the stream for everyone.
             self._data = json.dumps(event_data(self.event), separators=(",", ":"), default=str)
         return self._data
+
+    def encoded(self, encode: Callable[[Envelope], bytes]) -> bytes:
+        """`encode(self)`, computed by the first client and shared by the rest (one wire format)."""
+        if self._encoded is None:
+            self._encoded = encode(self)
+        return self._encoded
 
     def with_id(self, event_id: int) -> Envelope:
         return Envelope(event_id, self.event, self._data)
