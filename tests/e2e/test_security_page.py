@@ -26,7 +26,7 @@ from comicmaintainer.web.security import install_security
 from tests.e2e.conftest import VIEWPORT, _Uvicorn, make_settings
 
 USER, PASSWORD = "reader", "correct horse battery"
-SIGNED_IN = {"AUTH_USERNAME": USER, "AUTH_PASSWORD": PASSWORD, "BASE_PATH": "/comics"}
+SIGNED_IN = {"AUTH_USERNAME": USER, "AUTH_PASSWORD": PASSWORD, "BASE_PATH": "/comics/"}
 
 
 @dataclass

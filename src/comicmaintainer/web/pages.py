@@ -31,7 +31,7 @@ NO_CACHE = "no-cache"
 # Only our own origin: a page that works offline must not be able to load anything from elsewhere.
 CSP = (
     "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
-    "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 MEDIA_TYPES = {
     ".js": "text/javascript; charset=utf-8",
