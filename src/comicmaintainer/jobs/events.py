@@ -347,7 +347,10 @@ class Subscription:
             if self._out:
                 return self._out.popleft()
             self._ready.clear()
-            self._pull()
+            # Pull only when there is something to take: a client that has just sent an event would
+            # otherwise read the ring once more for nothing before every wait (500 clients, 500 reads).
+            if self._held or self._cursor != self._bus._last_id:
+                self._pull()
             if not self._out:
                 await self._ready.wait()
         raise StopAsyncIteration
