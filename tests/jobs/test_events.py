@@ -261,3 +261,18 @@ def test_close_frees_subscribers_and_ends_iteration() -> None:
         assert bus.subscriber_count == 0 and bus.subscriptions() == ()
 
     run(scenario)
+
+
+def test_an_envelope_is_encoded_once_and_a_renumbered_copy_gets_its_own_bytes() -> None:
+    calls: list[int] = []
+
+    def encode(envelope: Envelope) -> bytes:
+        calls.append(envelope.id)
+        return f"{envelope.id}:{envelope.data}".encode()
+
+    envelope = Envelope(4, SettingsChanged({"issue_padding": 3}))
+    first, again = envelope.encoded(encode), envelope.encoded(encode)
+    copy = envelope.with_id(9).encoded(encode)
+    assert first is again and first == b'4:{"changes":{"issue_padding":3}}'
+    assert copy == b'9:{"changes":{"issue_padding":3}}'
+    assert calls == [4, 9]
