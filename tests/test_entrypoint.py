@@ -145,11 +145,16 @@ def test_service_runs_as_puid_and_writes_files_it_owns(area: Path, ids: tuple[in
         staged.chmod(0o664)
         os.rename(staged, area / "library" / "My Series" / staged.name)
         converted = area / "library" / "My Series" / "My Series - Chapter 0012.cbz"
-        wait_for(converted.exists, 30, f"{converted.name}; log: {''.join(output)[-2000:]}")
+        original = area / "library" / "My Series" / "My Series 12.cbr"
+        # The CBZ is complete and in place before the RAR is removed: wait for both steps.
+        wait_for(
+            lambda: converted.exists() and not original.exists(),
+            30,
+            f"{converted.name}; log: {''.join(output)[-2000:]}",
+        )
         st = converted.stat()
         assert (st.st_uid, st.st_gid) == (uid, gid)
         assert st.st_mode & 0o7777 == 0o664
-        assert not (area / "library" / "My Series" / "My Series 12.cbr").exists()
         assert (area / "library").stat().st_uid == uid  # the library itself untouched
     finally:
         process.send_signal(signal.SIGTERM)

@@ -87,9 +87,7 @@ def tab(browser: Any) -> Iterator[Callable[[], tuple[Any, Watched]]]:
 
 
 def _note_console(seen: Watched, message: Any) -> None:
-    # The login page (the security layer's own) names no icon, so Chromium asks for /favicon.ico at
-    # the server's root, outside the base path; the app's page names its own icon and never does.
-    if message.type == "error" and not message.location.get("url", "").endswith("/favicon.ico"):
+    if message.type == "error":
         seen.errors.append(f"{message.text} ({message.location.get('url')})")
 
 

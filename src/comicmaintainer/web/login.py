@@ -172,7 +172,8 @@ def _page(request: Request, next_path: str, error: str) -> HTMLResponse:
     error_html = f'<p class="error" role="alert">{html.escape(error)}</p>' if error else ""
     body = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
-<title>Sign in · ComicMaintainer</title><link rel="stylesheet" href="{root}{STYLE_PATH}"></head>
+<title>Sign in · ComicMaintainer</title><link rel="icon" href="data:,">
+<link rel="stylesheet" href="{root}{STYLE_PATH}"></head>
 <body><main><form method="post" action="{root}{LOGIN_PATH}">
 <h1>ComicMaintainer</h1>{error_html}
 <label>User name <input name="username" autocomplete="username" required autofocus></label>

@@ -93,7 +93,9 @@ def server_options(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
         "server_header": False,
         "timeout_keep_alive": 5,
         "h11_max_incomplete_event_size": 16 * 1024,
-        "limit_concurrency": 200,
+        # Each open page holds one event stream; 500 live clients must fit (issue 5), with room for
+        # their API calls. Beyond this uvicorn answers 503 instead of slowing everyone down.
+        "limit_concurrency": 1000,
     }
 
 
