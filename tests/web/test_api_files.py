@@ -39,8 +39,11 @@ def all_paths(api: httpx.Client, **params: object) -> list[str]:
 
 def test_list_is_grouped_by_folder_with_counts(api: httpx.Client, service: Service) -> None:
     body = api.get("/api/files").json()
-    on_disk = {p.relative_to(service.settings.watched_dir).as_posix()
-               for p in service.settings.watched_dir.rglob("*") if p.is_file()}
+    on_disk = {
+        p.relative_to(service.settings.watched_dir).as_posix()
+        for p in service.settings.watched_dir.rglob("*")
+        if p.is_file()
+    }
     assert body["total"] == len(on_disk) == body["counts"]["all"] == body["counts"]["unprocessed"]
     assert {f["path"] for g in body["groups"] for f in g["files"]} == on_disk
     for group in body["groups"]:
@@ -122,6 +125,19 @@ def test_preview_changes_nothing_and_process_renames(api: httpx.Client, service:
     assert (root / result["new_path"]).is_file() and not (root / rel).exists()
     again = api.post("/api/files/process", json={"path": result["new_path"], "mode": "normalize"}).json()
     assert again["outcome"] == "unchanged"  # force=True opened it again; nothing left to do
+
+
+def test_preview_of_a_batch_flags_two_files_planned_onto_one_name(
+    api: httpx.Client, service: Service
+) -> None:
+    root = service.settings.watched_dir
+    write_cbz(root / "Berserk" / "berserk ch 77.cbz", seed=77)
+    write_cbz(root / "Berserk" / "Berserk #077.cbz", seed=78)
+    api.post("/api/scan")
+    paths = ["Berserk/Berserk #077.cbz", "Berserk/berserk ch 77.cbz"]
+    items = api.post("/api/preview", json={"paths": paths}).json()["items"]
+    assert [i["outcome"] for i in items] == ["processed", "duplicate"]
+    assert items[1]["duplicate_of"] == items[0]["new_path"] == "Berserk/Berserk - Chapter 0077.cbz"
 
 
 def test_rename_only_keeps_tags(api: httpx.Client, service: Service) -> None:

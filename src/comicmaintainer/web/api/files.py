@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from comicmaintainer.archive.atomic import rename_no_replace
 from comicmaintainer.archive.errors import ArchiveError
 from comicmaintainer.library import edit
-from comicmaintainer.library.process import process
+from comicmaintainer.library.process import process, reconcile_preview
 from comicmaintainer.library.store import PER_PAGE_RANGE, FileQuery, FileRow
 from comicmaintainer.web import thumbs
 from comicmaintainer.web.api import ERRORS, MAX_PATH, existing_file, service_of
@@ -204,7 +204,9 @@ def preview(request: Request, body: PreviewIn) -> dict[str, Any]:
     service = service_of(request)
     for rel in body.paths:
         existing_file(service, rel)
-    return {"items": [process(rel, service.ctx, dry_run=True).to_json() for rel in body.paths]}
+    # Reconciled as a batch: two files planned onto one name show the second as a duplicate.
+    results = reconcile_preview([process(rel, service.ctx, dry_run=True) for rel in body.paths])
+    return {"items": [result.to_json() for result in results]}
 
 
 @router.delete("/files", status_code=204, response_class=Response, summary="Move one file to the trash")
