@@ -311,3 +311,8 @@ def test_render_filename_refuses_a_template_too_long_to_fit() -> None:
 
 def test_validate_template_accepts_every_placeholder() -> None:
     validate_template("{series} {issue} {issue_no_pad} {title} {volume} {year} {publisher}")
+
+
+def test_a_rendered_name_never_starts_with_a_dot() -> None:
+    rules = NamingRules()
+    assert render_filename(rules, {"series": ".hack", "issue": "3"}, ".cbz") == "hack - Chapter 0003.cbz"

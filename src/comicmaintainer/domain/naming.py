@@ -32,7 +32,9 @@ Safe file names (``safe_filename_part``), valid on Linux, macOS, Windows and SMB
     =========================  ===========================================
 
     Runs of white space become one space; leading spaces and trailing spaces and dots are
-    removed; a Windows device name (``CON``, ``NUL``, ``COM1`` …) gets ``_`` appended.
+    removed; a Windows device name (``CON``, ``NUL``, ``COM1`` …) gets ``_`` appended. A file name
+    never starts with a dot (``.hack`` → ``hack``): that would hide the file, and the library's
+    scanner and watcher skip hidden files.
     A rendered file name is at most 255 bytes in UTF-8: the series is shortened first (then the
     title, then the publisher), at a character boundary; the issue and the extension never are.
 """
@@ -347,4 +349,8 @@ def render_filename(rules: NamingRules, fields: Mapping[str, str | None], extens
     values = _field_values(rules, fields)
     ext = extension.strip().lower()
     ext = f".{ext}" if ext and not ext.startswith(".") else ext
-    return _fit(rules.template, values, ext)
+    name = _fit(rules.template, values, ext)
+    stem = name[: len(name) - len(ext)] if ext else name
+    if stem.startswith("."):
+        stem = stem.lstrip(". ") or "_"  # a hidden file would drop out of the library
+    return stem + ext
