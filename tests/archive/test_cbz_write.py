@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+import contextlib
 import os
+import random
 import shutil
 import struct
 import subprocess
 import sys
 import textwrap
+import time
 import zipfile
 from pathlib import Path
 
@@ -191,3 +194,98 @@ def test_file_size_limit_in_a_child_process(tmp_path: Path) -> None:
     assert done.stdout.strip() == "file size limit reached while writing a.cbz"
     assert file_digest(path) == before
     assert _no_temp_left(tmp_path)
+
+
+def _big_pages(path: Path, compression: int) -> Path:
+    """Entries spanning several copy chunks and, together, several writeback steps (about 16 MB)."""
+    rng = random.Random(7)
+    with zipfile.ZipFile(path, "w", compression=compression) as zf:
+        zf.writestr("ComicInfo.xml", OLD)
+        zf.writestr("page001.jpg", rng.randbytes(5_000_000))
+        # Half repetitive so deflate really shrinks it and inflating crosses chunk borders.
+        zf.writestr("page002.jpg", rng.randbytes(2_500_000) + bytes(4_000_000))
+        zf.writestr("page003.jpg", b"")
+        # Inflated 1 MiB at a time, this one's last byte is still inside zlib when the input runs out.
+        zf.writestr("page004.jpg", bytes((4 << 20) + 1))
+    return path
+
+
+@pytest.mark.parametrize("compression", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED])
+def test_entries_larger_than_a_copy_chunk_stay_byte_identical(tmp_path: Path, compression: int) -> None:
+    path = _big_pages(tmp_path / "big.cbz", compression)
+    hashes, raw = page_hashes(path), _raw_pages(path)
+    write_comicinfo(path, NEW)
+    assert page_hashes(path) == hashes
+    assert _raw_pages(path) == raw
+    with zipfile.ZipFile(path) as zf:
+        assert zf.testzip() is None
+        assert zf.namelist()[-1] == "ComicInfo.xml"
+
+
+@pytest.mark.parametrize("compression", [zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA])
+def test_other_compression_methods_are_checked_and_copied_raw(tmp_path: Path, compression: int) -> None:
+    path = make_cbz(tmp_path / "a.cbz", pages=3, compression=compression, page_size=4000,
+                    comicinfo=OLD, comicinfo_position="first")  # fmt: skip
+    hashes, raw = page_hashes(path), _raw_pages(path)
+    write_comicinfo(path, NEW)
+    assert page_hashes(path) == hashes
+    assert _raw_pages(path) == raw
+
+
+def _corrupt_deflated_page(path: Path, name: str) -> None:
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as zf:
+        info = zf.getinfo(name)
+    start = info.header_offset + 30 + len(name.encode()) + len(info.extra)
+    data[start + info.compress_size // 2] ^= 0x55
+    path.write_bytes(bytes(data))
+
+
+def test_damaged_deflated_page_leaves_the_original_untouched(tmp_path: Path) -> None:
+    path = _big_pages(tmp_path / "big.cbz", zipfile.ZIP_DEFLATED)
+    _corrupt_deflated_page(path, "page002.jpg")
+    before = file_digest(path)
+    with pytest.raises(ArchiveError, match=r"^page002\.jpg is damaged: "):
+        write_comicinfo(path, NEW)
+    assert file_digest(path) == before
+    assert _no_temp_left(tmp_path)
+
+
+def test_deflated_page_whose_recorded_crc_is_wrong_is_refused(tmp_path: Path) -> None:
+    path = make_cbz(tmp_path / "a.cbz", pages=2, compression=zipfile.ZIP_DEFLATED, comicinfo=OLD,
+                    comicinfo_position="first")  # fmt: skip
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as zf:
+        info = zf.getinfo("page002.jpg")
+    # The CRC in the central directory entry (zipfile reads CRCs from there), all else intact.
+    central = data.index(b"PK\x01\x02")
+    while data[central + 46 : central + 46 + len(info.filename)] != info.filename.encode():
+        central = data.index(b"PK\x01\x02", central + 4)
+    crc_at = central + 16
+    assert struct.unpack_from("<L", data, crc_at)[0] == info.CRC
+    struct.pack_into("<L", data, crc_at, info.CRC ^ 1)
+    path.write_bytes(bytes(data))
+    before = file_digest(path)
+    with pytest.raises(ArchiveError, match=r"^page002\.jpg is damaged: Bad CRC-32$"):
+        write_comicinfo(path, NEW)
+    assert file_digest(path) == before
+
+
+def _fds_on_deleted(path: Path) -> list[str]:
+    fd_dir = Path("/proc/self/fd")
+    links = []
+    for fd in fd_dir.iterdir():
+        with contextlib.suppress(OSError):
+            links.append(os.readlink(fd))
+    return [link for link in links if link == f"{path} (deleted)"]
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc")
+def test_the_replaced_file_is_released(tmp_path: Path) -> None:
+    path = make_cbz(tmp_path / "a.cbz", pages=3, comicinfo=OLD, comicinfo_position="first")
+    write_comicinfo(path, NEW)
+    for _ in range(200):  # closed on a background thread: give it up to two seconds
+        if not _fds_on_deleted(path):
+            break
+        time.sleep(0.01)
+    assert _fds_on_deleted(path) == []
