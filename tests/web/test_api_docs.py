@@ -30,7 +30,9 @@ def test_docs_page_lists_the_api_with_no_csp_violation(tmp_path: Path, watched: 
             problems: list[str] = []
             page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
             page.on("requestfailed", lambda r: problems.append(f"failed: {r.url}"))
-            page.on("response", lambda r: problems.append(f"{r.status}: {r.url}") if r.status >= 400 else None)
+            page.on(
+                "response", lambda r: problems.append(f"{r.status}: {r.url}") if r.status >= 400 else None
+            )
             page.goto(f"{url}/docs")
             page.wait_for_selector(".opblock", timeout=20_000)
             operations = page.locator(".opblock").count()

@@ -22,8 +22,14 @@ def test_settings_validate_persist_and_preview(api: httpx.Client, service) -> No
     assert api.put("/api/settings", json={"issue_padding": 99}).status_code == 422
     assert api.put("/api/settings", json={"unknown": 1}).status_code == 422
     assert api.get("/api/settings").json()["filename_format"] == "{series} #{issue}"
-    preview = api.post("/api/settings/preview", json={"filename_format": "{series} - Chapter {issue}",
-                                                      "issue_padding": 3, "path": "Berserk/Berserk ch1.cbz"})
+    preview = api.post(
+        "/api/settings/preview",
+        json={
+            "filename_format": "{series} - Chapter {issue}",
+            "issue_padding": 3,
+            "path": "Berserk/Berserk ch1.cbz",
+        },
+    )
     assert preview.json() == {"name": "Berserk - Chapter 001.cbz", "path": "Berserk/Berserk ch1.cbz"}
     refused = api.post("/api/settings/preview", json={"filename_format": "{bogus}"})
     assert refused.status_code == 400 and refused.json()["error"]["code"] == "bad_template"

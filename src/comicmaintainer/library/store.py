@@ -949,20 +949,20 @@ class FileList:
             source = "files NOT INDEXED"  # rowid lookups of the candidates, or one scan; never an index
             # Every piece of the SQL is a constant of this module; the user's text is a parameter.
             if found.candidate_count <= _SMALL_FILTER:  # keep the matches: a page then reads only those
-                sql = f"SELECT rowid, status FROM {source} WHERE {where}"  # noqa: S608
+                sql = f"SELECT rowid, status FROM {source} WHERE {where}"  # noqa: S608  # nosec B608
                 matches = [(rowid, status) for rowid, status in self._store._read(sql, found.params)]
                 by_status: dict[str, int] = {}
                 for _, status in matches:
                     by_status[status] = by_status.get(status, 0) + 1
                 cache[search] = _Searched(found, _filter_counts(by_status), matches)
             else:
-                sql = f"SELECT status, count(*) FROM {source} WHERE {where} GROUP BY status"  # noqa: S608
-                counts = _filter_counts(dict(self._store._read(sql, found.params)))
+                sql = f"SELECT status, count(*) FROM {source} WHERE {where} GROUP BY status"  # noqa: S608  # nosec B608
+                counts = _filter_counts({status: n for status, n in self._store._read(sql, found.params)})
                 cache[search] = _Searched(found, counts, None)
         return cache[search]
 
     def _status_counts(self) -> dict[str, int]:
-        return dict(self._store._read("SELECT status, n FROM file_counts"))
+        return {status: n for status, n in self._store._read("SELECT status, n FROM file_counts")}
 
     def _search_page_sql(
         self, query: FileQuery, status: Status | None, total: int
@@ -1061,7 +1061,7 @@ def _select(source: str, where: list[str], query: FileQuery) -> str:
     order = ", ".join(term + direction for term in LIST_SORTS[query.sort])
     condition = f" WHERE {' AND '.join(where)}" if where else ""
     # Every piece is a constant of this module; values are parameters.
-    return f"SELECT * FROM {source}{condition} ORDER BY {order} LIMIT :limit OFFSET :offset"  # noqa: S608
+    return f"SELECT * FROM {source}{condition} ORDER BY {order} LIMIT :limit OFFSET :offset"  # noqa: S608  # nosec B608
 
 
 def _filter_counts(by_status: dict[str, int]) -> dict[str, int]:

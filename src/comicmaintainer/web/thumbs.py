@@ -72,10 +72,10 @@ def _shrink(data: bytes) -> bytes:
     try:
         with Image.open(io.BytesIO(data)) as img:
             img.draft("RGB", THUMB_SIZE)  # JPEG decodes at a smaller scale: much faster for big pages
-            img = img.convert("RGB")
-            img.thumbnail(THUMB_SIZE)
+            rgb = img.convert("RGB")
+            rgb.thumbnail(THUMB_SIZE)
             out = io.BytesIO()
-            img.save(out, "WEBP" if _WEBP else "JPEG", quality=80)
+            rgb.save(out, "WEBP" if _WEBP else "JPEG", quality=80)
     except (OSError, ValueError, Image.DecompressionBombError) as exc:
         raise CoverError(f"the first page is not an image Pillow can read: {exc}") from None
     return out.getvalue()

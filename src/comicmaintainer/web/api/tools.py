@@ -81,8 +81,13 @@ def history(request: Request, limit: Annotated[int, Query(ge=1, le=10_000)] = 50
     return {
         "actions": [
             {
-                "id": a.id, "at": a.at, "kind": a.kind, "old_path": a.old_path, "new_path": a.new_path,
-                "state": a.state.value, "tags_changed": a.old_xml != a.new_xml,
+                "id": a.id,
+                "at": a.at,
+                "kind": a.kind,
+                "old_path": a.old_path,
+                "new_path": a.new_path,
+                "state": a.state.value,
+                "tags_changed": a.old_xml != a.new_xml,
             }
             for a in actions
         ]
