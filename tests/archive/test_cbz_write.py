@@ -258,10 +258,7 @@ def test_deflated_page_whose_recorded_crc_is_wrong_is_refused(tmp_path: Path) ->
     with zipfile.ZipFile(path) as zf:
         info = zf.getinfo("page002.jpg")
     # The CRC in the central directory entry (zipfile reads CRCs from there), all else intact.
-    central = data.index(b"PK\x01\x02")
-    while data[central + 46 : central + 46 + len(info.filename)] != info.filename.encode():
-        central = data.index(b"PK\x01\x02", central + 4)
-    crc_at = central + 16
+    crc_at = _central_entry(bytes(data), info.filename) + 16
     assert struct.unpack_from("<L", data, crc_at)[0] == info.CRC
     struct.pack_into("<L", data, crc_at, info.CRC ^ 1)
     path.write_bytes(bytes(data))
@@ -289,3 +286,38 @@ def test_the_replaced_file_is_released(tmp_path: Path) -> None:
             break
         time.sleep(0.01)
     assert _fds_on_deleted(path) == []
+
+
+def _central_entry(data: bytes, name: str) -> int:
+    at = data.index(b"PK\x01\x02")
+    while data[at + 46 : at + 46 + len(name)] != name.encode():
+        at = data.index(b"PK\x01\x02", at + 4)
+    return at
+
+
+def test_entries_sharing_bytes_are_refused(tmp_path: Path) -> None:
+    # page001's directory entry claims 100 bytes more, running into page002's header: such tricks
+    # (overlapping zip bombs) would make the copy write the same bytes again and again.
+    path = make_cbz(tmp_path / "a.cbz", pages=2, comicinfo=OLD, comicinfo_position="first")
+    data = bytearray(path.read_bytes())
+    entry = _central_entry(bytes(data), "page001.jpg")
+    compressed, size = struct.unpack_from("<LL", data, entry + 20)
+    struct.pack_into("<LL", data, entry + 20, compressed + 100, size + 100)
+    path.write_bytes(bytes(data))
+    before = file_digest(path)
+    with pytest.raises(ArchiveError, match=r"^page001\.jpg is damaged: it overlaps page002\.jpg$"):
+        write_comicinfo(path, NEW)
+    assert file_digest(path) == before
+
+
+def test_local_header_naming_another_file_is_refused(tmp_path: Path) -> None:
+    path = make_cbz(tmp_path / "a.cbz", pages=2, comicinfo=OLD, comicinfo_position="first")
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as zf:
+        local = zf.getinfo("page002.jpg").header_offset
+    data[local + 30 : local + 30 + len("page002.jpg")] = b"page009.jpg"
+    path.write_bytes(bytes(data))
+    before = file_digest(path)
+    with pytest.raises(ArchiveError, match=r"^page002\.jpg is damaged: its local header names another file$"):
+        write_comicinfo(path, NEW)
+    assert file_digest(path) == before

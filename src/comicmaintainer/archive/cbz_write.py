@@ -27,6 +27,7 @@ import contextlib
 import ctypes
 import ctypes.util
 import functools
+import itertools
 import os
 import stat
 import struct
@@ -60,6 +61,7 @@ _LOCAL_HEADER = struct.Struct("<4s5H3L2H")
 _LOCAL_SIG = b"PK\x03\x04"
 _DATA_DESCRIPTOR_FLAG = 0x08
 _ENCRYPTED_FLAG = 0x01
+_UTF8_FLAG = 0x800
 _ZIP64_EXTRA_ID = 0x0001
 # 1 MB: large enough that per-call costs vanish, small enough to stay in the CPU cache (4 MB
 # chunks measured slower).
@@ -191,15 +193,15 @@ def new_zip(out: IO[bytes]) -> Iterator[zipfile.ZipFile]:
 
 def _write_zip(out: IO[bytes], src: BinaryIO, zf: zipfile.ZipFile, xml: bytes | None) -> None:
     copier = _CheckedCopier(src, out)
+    kept = [info for info in zf.infolist() if not is_comicinfo_name(info.filename)]
+    starts = _data_starts(src, kept)
     with new_zip(out) as new:
-        for info in zf.infolist():
-            if is_comicinfo_name(info.filename):
-                continue
+        for info, start in zip(kept, starts, strict=True):
             if info.flag_bits & _ENCRYPTED_FLAG:
                 raise UnsupportedArchive("password-protected zip is not supported")
             if info.compress_type not in _Check.METHODS:
                 _verify_with_zipfile(zf, info)  # bzip2, lzma: rare enough to read twice
-            _append_raw(new, src, info, copier)
+            _append_raw(new, info, start, copier)
         if xml is not None:
             entry = zipfile.ZipInfo(COMICINFO_NAME, date_time=time.localtime()[:6])
             entry.compress_type = zipfile.ZIP_DEFLATED
@@ -218,15 +220,31 @@ def _verify_with_zipfile(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
         raise CorruptArchive(f"{info.filename} is damaged: {exc}") from None
 
 
+def _data_starts(src: BinaryIO, infos: list[zipfile.ZipInfo]) -> list[int]:
+    """Where each entry's data begins; refuses entries sharing bytes, as zipfile does when reading
+    (else a small crafted file could make the copy write the same bytes over and over)."""
+    starts = [_data_offset(src, info) for info in infos]
+    order = sorted(range(len(infos)), key=lambda i: infos[i].header_offset)
+    for here, after in itertools.pairwise(order):
+        if starts[here] + infos[here].compress_size > infos[after].header_offset:
+            raise CorruptArchive(f"{infos[here].filename} is damaged: it overlaps {infos[after].filename}")
+    return starts
+
+
 def _data_offset(src: BinaryIO, info: zipfile.ZipInfo) -> int:
-    header = os.pread(src.fileno(), _LOCAL_HEADER.size, info.header_offset)
-    if len(header) != _LOCAL_HEADER.size or header[:4] != _LOCAL_SIG:
+    """Where ``info``'s data begins, once its local header is found and names the same entry."""
+    encoding = "utf-8" if info.flag_bits & _UTF8_FLAG else "cp437"
+    name = info.orig_filename.encode(encoding)
+    header = os.pread(src.fileno(), _LOCAL_HEADER.size + len(name), info.header_offset)
+    if len(header) != _LOCAL_HEADER.size + len(name) or header[:4] != _LOCAL_SIG:
         raise CorruptArchive(f"{info.filename} is damaged: bad local header")
-    fields = _LOCAL_HEADER.unpack(header)
+    fields = _LOCAL_HEADER.unpack_from(header)
+    if header[_LOCAL_HEADER.size :] != name:
+        raise CorruptArchive(f"{info.filename} is damaged: its local header names another file")
     return info.header_offset + _LOCAL_HEADER.size + fields[9] + fields[10]
 
 
-def _append_raw(new: zipfile.ZipFile, src: BinaryIO, info: zipfile.ZipInfo, copier: _CheckedCopier) -> None:
+def _append_raw(new: zipfile.ZipFile, info: zipfile.ZipInfo, start: int, copier: _CheckedCopier) -> None:
     """Add ``info``'s entry to ``new`` with its compressed bytes copied unchanged."""
     entry = zipfile.ZipInfo(info.filename, info.date_time)
     for attr in ("compress_type", "comment", "create_system", "create_version", "extract_version",
@@ -239,7 +257,6 @@ def _append_raw(new: zipfile.ZipFile, src: BinaryIO, info: zipfile.ZipInfo, copi
     entry.extra = _strip_zip64_extra(info.extra)
     zip64 = max(entry.file_size, entry.compress_size) > zipfile.ZIP64_LIMIT
     assert new.fp is not None
-    start = _data_offset(src, info)
     entry.header_offset = new.fp.tell()
     new.fp.write(entry.FileHeader(zip64))
     copier.copy(info, start)
