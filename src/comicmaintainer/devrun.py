@@ -20,6 +20,8 @@ def run() -> None:
         print(f"made an example library of {len(made.files)} archives in {watched}")
     os.environ["WATCHED_DIR"] = str(watched)
     os.environ.setdefault("CONFIG_DIR", str(Path("config").resolve()))
+    # A first look on one's own machine: reachable from this machine only, unless HOST says otherwise.
+    os.environ.setdefault("HOST", "127.0.0.1")
     cli_main(["serve"])
 
 
