@@ -229,6 +229,8 @@ def test_true_rar_is_converted_to_cbz_losslessly(ctx: Context, watched: Path) ->
     assert not src.exists() and zipfile.is_zipfile(target)
     assert page_hashes(target) == before
     assert tags_of(target) == ("Dorohedoro", "7", "Chapter 7")
+    row = ctx.store.get_file("Dorohedoro/Dorohedoro - Chapter 0007.cbz")
+    assert row is not None and row.content_id == read_archive(target).content_id
 
 
 def test_true_rar_without_conversion_is_renamed_and_says_so(watched: Path, tmp_path: Path) -> None:

@@ -280,7 +280,8 @@ def _convert(rel: str, source: Path, target_rel: str, xml: bytes, info: ArchiveI
     source.unlink()
     fsync_dir(source.parent)
     ctx.store.delete_file(rel)
-    _mark(ctx, target_rel, target, Status.PROCESSED, read_archive(target))
+    # The CBZ holds the same pages, so its content id is the RAR's (archive tests hold it to that).
+    _mark(ctx, target_rel, target, Status.PROCESSED, info)
     ctx.on_change({"path": target_rel, "old_path": rel, "change": "renamed"})
     return target_rel, None
 
