@@ -1,7 +1,7 @@
 """Builders and checkers for in-place write tests (also used by bench/crash_test.py).
 
 Archives are built with the standard library's zipfile, in the layouts other tools produce:
-ComicInfo.xml first, last or absent; stored or deflated; with a comment; with data descriptors
+ComicInfo.xml first, between pages, last or absent; stored or deflated; with a comment; with data descriptors
 (zipfile writes them when its output cannot seek); with ZIP64 end records or ZIP64 extra
 fields everywhere (zipfile's thresholds lowered for the duration of one build).
 """
@@ -72,7 +72,7 @@ def build_cbz(
     zip64: str = "",
     xml: bytes = OLD_XML,
 ) -> Path:
-    """A CBZ with ComicInfo.xml ``first``, ``last`` or ``absent``.
+    """A CBZ with ComicInfo.xml ``first``, ``middle`` (between pages), ``last`` or ``absent``.
 
     ``zip64``: ``""`` none, ``"end"`` ZIP64 end records, ``"all"`` ZIP64 end records and ZIP64
     extra fields for every size and offset.
@@ -86,6 +86,8 @@ def build_cbz(
                 zf.writestr(INFO, xml)
             for i in range(pages):
                 zf.writestr(f"page{i:03d}.jpg", page_bytes(i, page_size))
+                if info == "middle" and i == pages // 2:
+                    zf.writestr(INFO, xml)
             if info == "last":
                 zf.writestr(INFO, xml)
             zf.comment = comment
@@ -127,23 +129,30 @@ _LFH = struct.Struct("<4s5H3L2H")
 
 def walk_local_headers(path: Path) -> list[tuple[str, bytes]]:
     """(name, content) of each entry as a streaming reader sees it, walking local headers from 0."""
-    data = path.read_bytes()
-    found: list[tuple[str, bytes]] = []
+    return [(name, content) for name, _, content in _walk(path.read_bytes())]
+
+
+def local_extras(data: bytes) -> list[tuple[str, bytes]]:
+    """(name, extra field) of each local header met walking them from 0."""
+    return [(name, extra) for name, extra, _ in _walk(data)]
+
+
+def _walk(data: bytes) -> Iterator[tuple[str, bytes, bytes]]:
     pos = 0
     while data[pos : pos + 4] == b"PK\x03\x04":
         _, _, flags, method, _, _, crc, csize, _, nlen, elen = _LFH.unpack_from(data, pos)
         name = data[pos + 30 : pos + 30 + nlen].decode("utf-8", "replace")
         start = pos + 30 + nlen + elen
+        extra = data[pos + 30 + nlen : start]
         if csize == 0xFFFFFFFF:  # ZIP64: sizes are in the 0x0001 extra field (uncompressed, compressed)
-            csize = _zip64_local_size(data[pos + 30 + nlen : start])
+            csize = _zip64_local_size(extra)
         if flags & 0x08:
             content, end = _read_streamed(data, start, method, crc)
         else:
             end = start + csize
             content = zlib.decompress(data[start:end], -15) if method == 8 else data[start:end]
-        found.append((name, content))
+        yield name, extra, content
         pos = end
-    return found
 
 
 def _read_streamed(data: bytes, start: int, method: int, crc: int) -> tuple[bytes, int]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 import warnings
 import zipfile
 from pathlib import Path
@@ -16,6 +17,7 @@ from tests.archive_inplace import (
     INFO,
     OLD_XML,
     build_cbz,
+    local_extras,
     new_xml,
     page_hashes,
     read_info,
@@ -36,7 +38,7 @@ def assert_whole(path: Path, pages: dict[str, str], xml: bytes) -> None:
 
 
 @pytest.mark.parametrize("compression", [STORED, DEFLATED])
-@pytest.mark.parametrize("info", ["last", "absent"])
+@pytest.mark.parametrize("info", ["first", "middle", "last", "absent"])
 def test_write_in_place(tmp_path: Path, info: str, compression: int) -> None:
     path = build_cbz(tmp_path / "a.cbz", info=info, compression=compression)
     pages = page_hashes(path)
@@ -47,11 +49,55 @@ def test_write_in_place(tmp_path: Path, info: str, compression: int) -> None:
     assert journal.pending(tmp_path / "journal") == []
 
 
-def test_info_first_is_left_to_the_full_copy(tmp_path: Path) -> None:
-    path = build_cbz(tmp_path / "a.cbz", info="first")
+@pytest.mark.parametrize("info", ["first", "middle"])
+def test_info_not_last_is_covered_without_moving_pages(tmp_path: Path, info: str) -> None:
+    """The next entry's new header pads over the old ComicInfo.xml; page data stays in place."""
+    path = build_cbz(tmp_path / "a.cbz", info=info, compression=DEFLATED, xml=new_xml("Old", 800))
+    with zipfile.ZipFile(path) as zf:
+        data_offsets = {i.filename: _data_offset(path, i) for i in zf.infolist() if i.filename != INFO}
+    pages, xml = page_hashes(path), new_xml("New")
+    assert write_comicinfo_inplace(path, xml, tmp_path / "j") is True
+    assert_whole(path, pages, xml)
+    with zipfile.ZipFile(path) as zf:
+        assert zf.namelist()[-1] == INFO, "ComicInfo.xml is now last, so later writes are cheap"
+        assert {
+            i.filename: _data_offset(path, i) for i in zf.infolist() if i.filename != INFO
+        } == data_offsets
+    raw = path.read_bytes()
+    assert raw.count(b"Old") == 0, "no stale ComicInfo.xml bytes left anywhere"
+    assert raw.count(INFO.encode()) == 2, "one local header, one central record"
+    assert _extra_blocks_are_well_formed(raw)
+    assert write_comicinfo_inplace(path, new_xml("Again"), tmp_path / "j") is True
+    assert_whole(path, pages, new_xml("Again"))
+
+
+def test_info_too_large_to_cover_is_left_to_the_full_copy(tmp_path: Path) -> None:
+    """More than one extra field (64 KiB) between the entries before and after: no in-place write."""
+    big = new_xml("Old").replace(
+        b"</ComicInfo>", b"<Notes>" + bytes(range(97, 123)) * 4000 + b"</Notes></ComicInfo>"
+    )
+    path = build_cbz(tmp_path / "a.cbz", info="first", xml=big)
     before = path.read_bytes()
     assert write_comicinfo_inplace(path, new_xml("X"), tmp_path / "journal") is False
     assert path.read_bytes() == before
+
+
+def _data_offset(path: Path, info: zipfile.ZipInfo) -> int:
+    with path.open("rb") as f:
+        f.seek(info.header_offset + 26)
+        name_length, extra_length = struct.unpack("<2H", f.read(4))
+    return info.header_offset + 30 + name_length + extra_length
+
+
+def _extra_blocks_are_well_formed(raw: bytes) -> bool:
+    """Every local header's extra field is a sequence of (id, size, data) blocks filling it exactly."""
+    for _, extra in local_extras(raw):
+        pos = 0
+        while pos + 4 <= len(extra):
+            pos += 4 + struct.unpack_from("<2H", extra, pos)[1]
+        if pos != len(extra):
+            return False
+    return True
 
 
 def test_repeated_writes_grow_and_shrink(tmp_path: Path) -> None:
@@ -76,9 +122,10 @@ def test_same_xml_changes_nothing(tmp_path: Path) -> None:
     assert (path.read_bytes(), path.stat().st_mtime_ns) == before
 
 
+@pytest.mark.parametrize("info", ["first", "last"])
 @pytest.mark.parametrize("compression", [STORED, DEFLATED])
-def test_data_descriptors(tmp_path: Path, compression: int) -> None:
-    path = build_cbz(tmp_path / "a.cbz", descriptors=True, compression=compression)
+def test_data_descriptors(tmp_path: Path, compression: int, info: str) -> None:
+    path = build_cbz(tmp_path / "a.cbz", descriptors=True, compression=compression, info=info)
     pages = page_hashes(path)
     for tag in ("One", "Two"):
         assert write_comicinfo_inplace(path, new_xml(tag, 200), tmp_path / "j")
@@ -86,7 +133,7 @@ def test_data_descriptors(tmp_path: Path, compression: int) -> None:
 
 
 @pytest.mark.parametrize("zip64", ["end", "all"])
-@pytest.mark.parametrize("info", ["last", "absent"])
+@pytest.mark.parametrize("info", ["first", "last", "absent"])
 def test_zip64_written_in_place(tmp_path: Path, zip64: str, info: str) -> None:
     path = build_cbz(tmp_path / "a.cbz", zip64=zip64, info=info, comment=b"c")
     pages = page_hashes(path)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import errno
+import hashlib
+import os
 import shutil
+import struct
 import threading
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +27,7 @@ STEPS = [
     "file_synced",
     "journal_removed",
 ]
+HEAD_STEPS = ["journal_written", "tail_partly_written", "tail_written", "head_written", "file_synced"]
 
 
 class SimulatedCrash(BaseException):
@@ -43,32 +47,57 @@ def crashed_write(path: Path, jdir: Path, xml: bytes, step: str) -> None:
         write_comicinfo_inplace(path, xml, jdir, step_hook=crash_at(step))
 
 
-# Growing XML reaches every step but "truncated"; shrinking XML reaches every step.
-CASES = [(step, 3000) for step in STEPS if step != "truncated"] + [(step, 0) for step in STEPS]
+# Growing XML reaches every step but "truncated"; shrinking XML reaches every step. With
+# ComicInfo.xml first, the old entry is covered by the next entry's header ("head_written") and
+# the file always grows.
+CASES = (
+    [(step, 3000, "last") for step in STEPS if step != "truncated"]
+    + [(step, 0, "last") for step in STEPS]
+    + [(step, 0, "first") for step in HEAD_STEPS]
+)
+EXPECTED = {
+    "journal_written": "unchanged",
+    "tail_partly_written": "rolled_back",
+    "head_written": "completed",
+    "truncated": "completed",
+    "file_synced": "completed",
+    "journal_removed": None,
+}
 
 
-@pytest.mark.parametrize(("step", "padding"), CASES)
-def test_crash_at_each_step_then_recover(tmp_path: Path, step: str, padding: int) -> None:
-    path = build_cbz(tmp_path / "a.cbz", compression=zipfile.ZIP_DEFLATED, xml=new_xml("Old", 1500))
+@pytest.mark.parametrize(("step", "padding", "info"), CASES)
+def test_crash_at_each_step_then_recover(tmp_path: Path, step: str, padding: int, info: str) -> None:
+    old_xml = new_xml("Old", 1500)
+    path = build_cbz(tmp_path / "a.cbz", compression=zipfile.ZIP_DEFLATED, xml=old_xml, info=info)
     pages, old = page_hashes(path), read_info(path)
     jdir = tmp_path / "journal"
     xml = new_xml("New", padding)
     crashed_write(path, jdir, xml, step)
     outcomes = journal.recover(jdir)
-    expected = {
-        "journal_written": "unchanged",
-        "tail_partly_written": "rolled_back",
-        "tail_written": "completed" if padding else "rolled_back",
-        "truncated": "completed",
-        "file_synced": "completed",
-        "journal_removed": None,
-    }[step]
+    if step == "tail_written":  # the head still holds the old bytes, or a shrunk file is not cut yet
+        expected = "completed" if padding and info == "last" else "rolled_back"
+    else:
+        expected = EXPECTED[step]
     assert [o.action for o in outcomes] == ([expected] if expected else [])
     assert read_info(path) == (xml if expected in ("completed", None) else old)
     assert page_hashes(path) == pages
     assert tool_errors(path) == []
     assert journal.pending(jdir) == []
     assert journal.recover(jdir) == [], "recovery is idempotent"
+
+
+def test_torn_head_is_rolled_back(tmp_path: Path) -> None:
+    """A head written only in part (a power cut mid-write) is put back from the record."""
+    path = build_cbz(tmp_path / "a.cbz", info="first", xml=new_xml("Old", 1500))
+    before, jdir = path.read_bytes(), tmp_path / "journal"
+    crashed_write(path, jdir, new_xml("New"), "head_written")
+    (record,) = journal.pending(jdir)
+    half = len(record.new_head) // 2
+    with path.open("r+b") as f:  # the first half new, the second half old again
+        f.seek(record.head_offset + half)
+        f.write(record.old_head[half:])
+    assert [o.action for o in journal.recover(jdir)] == ["rolled_back"]
+    assert path.read_bytes() == before
 
 
 def test_next_write_recovers_first(tmp_path: Path) -> None:
@@ -113,7 +142,7 @@ def test_replaced_archive_is_left_alone(tmp_path: Path) -> None:
 
 
 def _slot_with_record(jdir: Path) -> Path:
-    (slot,) = [p for p in jdir.iterdir() if p.read_bytes()[:8] == b"CM-UNDO2"]
+    (slot,) = [p for p in jdir.iterdir() if p.read_bytes()[:8] == b"CM-UNDO3"]
     return slot
 
 
@@ -127,6 +156,20 @@ def test_record_cut_short_is_dropped(tmp_path: Path) -> None:
     assert [o.action for o in journal.recover(jdir)] == ["dropped_unfinished"]
     assert journal.pending(jdir) == []
     assert read_info(path) == OLD_XML
+
+
+def test_record_of_the_earlier_format_is_replayed(tmp_path: Path) -> None:
+    """A record written before head regions existed (CM-UNDO2, no head) is still recovered."""
+    path, jdir = build_cbz(tmp_path / "a.cbz"), tmp_path / "j"
+    before = path.read_bytes()
+    crashed_write(path, jdir, new_xml("New"), "tail_partly_written")
+    slot = _slot_with_record(jdir)
+    (r,) = journal.pending(jdir)
+    parts = [os.fsencode(r.path), r.guard, r.old_tail, r.new_tail]
+    body = struct.pack("<8s6Q", b"CM-UNDO2", r.sequence, r.offset, *map(len, parts)) + b"".join(parts)
+    slot.write_bytes(body + hashlib.sha256(body).digest())
+    assert [o.action for o in journal.recover(jdir)] == ["rolled_back"]
+    assert path.read_bytes() == before
 
 
 def test_record_back_after_a_lost_clear_is_dropped(tmp_path: Path) -> None:

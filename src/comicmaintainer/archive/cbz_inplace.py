@@ -17,30 +17,37 @@ none, where the central directory starts):
    fdatasync the archive;
 5. clear the slot (see ``journal`` for why that needs no flush).
 
+When ComicInfo.xml is *not* last (often it is first), the tail starts at the central directory
+instead: the new ComicInfo.xml is appended there, and the old entry is covered by a new local
+header for the entry after it, padded up to that entry's unmoved data (``cbz_head``). That header
+is a second, small region in the same undo record and written in the same step 4. So the first
+write to such an archive is as cheap as any later one, and leaves ComicInfo.xml last.
+
 A kill between 3 and 5 leaves a record; ``journal.recover`` (at start-up) or
 ``journal.recover_path`` (before the next write to that file) then either sees the finished new
-tail and just clears the record, or puts the old bytes and length back. An I/O error or a full
+tail (and head) and just clears the record, or puts the old bytes and length back. An I/O error or a full
 disk during step 4 is rolled back at once from the same record and reported as
 ``ArchiveError`` (the archive is then exactly as before). Pages are never written: every byte
-before the write offset stays as it was. If ComicInfo.xml already holds the same XML, nothing
+of page data stays where and as it was. If ComicInfo.xml already holds the same XML, nothing
 is written at all (the mtime does not change either).
 
 Cost: a few reads at the end of the file, the central directory (about 80 bytes per entry), a
-record of twice the tail, two disk flushes. Nothing depends on the size of the pages.
+record of twice the tail (and head), two disk flushes. Nothing depends on the size of the pages.
 
 Why no slack or padding: the whole tail is rewritten on each write, so a longer XML just makes
 the file grow by a few bytes and a shorter one makes it shrink; the journal records the length.
-There is exactly one ComicInfo.xml local header at any time, at the same offset, so a reader
-that walks local headers sequentially sees only the current one.
+There is exactly one ComicInfo.xml local header at any time, so a reader that walks local headers
+sequentially sees only the current one.
 
 When it says no
 ---------------
 ``write_comicinfo_inplace`` returns ``False`` (the caller then makes the full atomic copy, which
-also moves ComicInfo.xml last so the next write is cheap) when ComicInfo.xml is not the last
-entry, when several entries are named ComicInfo.xml in any letter case (or one in another case),
-for encrypted entries, split archives, bytes after the end record, a central directory that is
-not exactly where the end record says, ZIP64 end records with extensible data, or any entry that
-would overlap the rewritten region. ZIP64 archives (more than 65,535 entries or over 4 GB) are
+also moves ComicInfo.xml last so the next write is cheap) when ComicInfo.xml is not last and
+cannot be covered (``cbz_head`` says why: mostly an old ComicInfo.xml over 64 KB), when several
+entries are named ComicInfo.xml in any letter case (or one in another case), for encrypted
+entries, split archives, bytes after the end record, a central directory that is not exactly
+where the end record says, ZIP64 end records with extensible data, or any entry that would
+overlap the rewritten region. ZIP64 archives (more than 65,535 entries or over 4 GB) are
 written in place. Data descriptors and archive comments are fine. A file that cannot be opened
 for writing also gives ``False``, so that the full copy reports it in its usual words.
 """
@@ -53,10 +60,11 @@ import logging
 import os
 import zlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, NoReturn
 
-from comicmaintainer.archive import cbz_tail
+from comicmaintainer.archive import cbz_head, cbz_tail
 from comicmaintainer.archive.errors import ArchiveError
 from comicmaintainer.archive.journal import Slot, UndoRecord, free_slot, new_record, recover_path, undo
 from comicmaintainer.archive.reader import is_comicinfo_name
@@ -69,14 +77,12 @@ _LFH_FIXED = 30
 _PIECE = 64 * 1024
 
 StepHook = Callable[[str], None]
-# ``_plan``'s answer when ComicInfo.xml already holds the new XML.
-_UNCHANGED: tuple[int, bytes] = (-1, b"")
 
 
 def write_comicinfo_inplace(
     path: Path, xml: bytes, journal_dir: Path, *, step_hook: StepHook | None = None
 ) -> bool:
-    """Replace or add ComicInfo.xml by rewriting only the archive's tail.
+    """Replace or add ComicInfo.xml by rewriting only the archive's tail (and, if needed, one header).
 
     Returns ``True`` when written, ``False`` when the full atomic copy must do it instead (the
     layout is not one we rewrite in place, or the file cannot be opened for writing; nothing was
@@ -98,14 +104,40 @@ def write_comicinfo_inplace(
             return False
         if planned is _UNCHANGED:
             return True
-        offset, new_tail = planned
-        guard_start = max(0, offset - GUARD_SIZE)
-        guard = _read(f, guard_start, offset - guard_start)
-        record = new_record(path, offset, guard, _read(f, offset, size - offset), new_tail)
-        _write_tail(f.fileno(), record, journal_dir, step_hook or _no_hook)
+        record = _record(f, path, size, planned)
+        _write(f.fileno(), record, journal_dir, step_hook or _no_hook)
         return True
     finally:
         f.close()
+
+
+@dataclass(frozen=True)
+class _Plan:
+    offset: int  # where the new tail starts
+    new_tail: bytes
+    head: cbz_head.HeadRewrite | None  # when ComicInfo.xml was not last
+
+
+# ``_plan``'s answer when ComicInfo.xml already holds the new XML.
+_UNCHANGED = _Plan(-1, b"", None)
+
+
+def _record(f: BinaryIO, path: Path, size: int, planned: _Plan) -> UndoRecord:
+    """The undo record of ``planned``: what it overwrites, what it writes, and a guard."""
+    head = planned.head
+    head_end = head.offset + len(head.new_head) if head else 0
+    guard_start = max(head_end, planned.offset - GUARD_SIZE)  # bytes neither region touches
+    old_tail = _read(f, planned.offset, size - planned.offset)
+    return new_record(
+        path,
+        planned.offset,
+        _read(f, guard_start, planned.offset - guard_start),
+        old_tail,
+        planned.new_tail,
+        head_offset=head.offset if head else 0,
+        old_head=_read(f, head.offset, len(head.new_head)) if head else b"",
+        new_head=head.new_head if head else b"",
+    )
 
 
 def _no_hook(step: str) -> None:
@@ -123,8 +155,8 @@ def _read(f: BinaryIO, offset: int, size: int) -> bytes:
     return f.read(size)
 
 
-def _plan(f: BinaryIO, size: int, xml: bytes) -> tuple[int, bytes] | None:
-    """The write offset and the new tail, or ``None`` when an in-place write is not safe."""
+def _plan(f: BinaryIO, size: int, xml: bytes) -> _Plan | None:
+    """What to write, or ``None`` when an in-place write is not safe."""
     layout = cbz_tail.read_layout(f, size)
     if layout is None:
         return None
@@ -133,15 +165,23 @@ def _plan(f: BinaryIO, size: int, xml: bytes) -> tuple[int, bytes] | None:
     infos = [r for r in layout.records if is_comicinfo_name(r.text_name)]
     if len(infos) > 1 or (infos and infos[0].name != cbz_tail.COMICINFO):
         return _no("ComicInfo.xml is duplicated or not spelled ComicInfo.xml")
-    others = [r for r in layout.records if not infos or r is not infos[0]]
-    offset = infos[0].header_offset if infos else layout.cd_offset
-    if infos and not _info_entry_is_last(f, infos[0], layout.cd_offset):
-        return _no("ComicInfo.xml is not the last entry")
-    if not _all_end_before(f, others, offset):
-        return _no("ComicInfo.xml is not the last entry, or entries overlap")
-    if infos and _same_content(f, infos[0], xml):
+    info = infos[0] if infos else None
+    others = [r for r in layout.records if r is not info]
+    if info and _same_content(f, info, xml):
         return _UNCHANGED
-    return offset, cbz_tail.build_tail(layout, others, xml, offset)
+    head = None
+    if info and any(r.header_offset > info.header_offset for r in others):
+        head = cbz_head.plan(f, layout, info)
+        if head is None:
+            return None
+    elif info and not _info_entry_ends_before(f, info, layout.cd_offset):
+        return _no("ComicInfo.xml's local header does not match, or its data runs into the directory")
+    offset = info.header_offset if info and not head else layout.cd_offset
+    if not _all_end_before(f, others, offset):
+        return _no("an entry reaches into the region to rewrite")
+    if head:  # the next entry's central record now points at its new header
+        others = [head.moved if r is head.replaced else r for r in others]
+    return _Plan(offset, cbz_tail.build_tail(layout, others, xml, offset), head)
 
 
 def _same_content(f: BinaryIO, info: cbz_tail.CentralRecord, xml: bytes) -> bool:
@@ -149,12 +189,12 @@ def _same_content(f: BinaryIO, info: cbz_tail.CentralRecord, xml: bytes) -> bool
     return info.crc == zlib.crc32(xml) and cbz_tail.entry_data(f, info, len(xml)) == xml
 
 
-def _no(reason: str) -> tuple[int, bytes] | None:
+def _no(reason: str) -> _Plan | None:
     logger.debug("in-place write not possible: %s", reason)
     return None
 
 
-def _info_entry_is_last(f: BinaryIO, info: cbz_tail.CentralRecord, cd_offset: int) -> bool:
+def _info_entry_ends_before(f: BinaryIO, info: cbz_tail.CentralRecord, cd_offset: int) -> bool:
     if cbz_tail.local_name(f, info.header_offset) != cbz_tail.COMICINFO:
         return False
     end = cbz_tail.entry_end(f, info)
@@ -174,7 +214,7 @@ def _all_end_before(f: BinaryIO, records: list[cbz_tail.CentralRecord], offset: 
     return end is not None and end <= offset
 
 
-def _write_tail(fd: int, record: UndoRecord, journal_dir: Path, hook: StepHook) -> None:
+def _write(fd: int, record: UndoRecord, journal_dir: Path, hook: StepHook) -> None:
     try:
         with free_slot(journal_dir) as slot:
             slot.store(record)
@@ -194,6 +234,9 @@ def _overwrite(fd: int, record: UndoRecord, slot: Slot, hook: StepHook) -> None:
             if start == 0:
                 hook("tail_partly_written")
         hook("tail_written")
+        if record.new_head:
+            _pwrite_all(fd, record.new_head, record.head_offset)
+            hook("head_written")
         if record.new_length < record.old_length:
             os.ftruncate(fd, record.new_length)
             hook("truncated")

@@ -209,12 +209,29 @@ def entry_end(f: BinaryIO, record: CentralRecord) -> int | None:
     return end
 
 
+@dataclass(frozen=True)
+class LocalHeader:
+    fixed: bytes  # the 30 bytes of fixed fields
+    name: bytes
+    extra: bytes
+
+
+def local_header(f: BinaryIO, offset: int) -> LocalHeader | None:
+    """The local header at ``offset`` (``None`` if there is none, or it is cut short)."""
+    fixed = _pread(f, offset, _LFH.size)
+    if len(fixed) < _LFH.size or fixed[:4] != _SIG_LFH:
+        return None
+    nlen, elen = _LFH.unpack(fixed)[9:11]
+    rest = _pread(f, offset + _LFH.size, nlen + elen)
+    if len(rest) < nlen + elen:
+        return None
+    return LocalHeader(fixed, rest[:nlen], rest[nlen:])
+
+
 def local_name(f: BinaryIO, offset: int) -> bytes | None:
     """The file name in the local header at ``offset`` (``None`` if there is no local header)."""
-    raw = _pread(f, offset, _LFH.size)
-    if len(raw) < _LFH.size or raw[:4] != _SIG_LFH:
-        return None
-    return _pread(f, offset + _LFH.size, _LFH.unpack(raw)[9])
+    header = local_header(f, offset)
+    return None if header is None else header.name
 
 
 def entry_data(f: BinaryIO, record: CentralRecord, limit: int) -> bytes | None:

@@ -76,7 +76,7 @@ def write_comicinfo(path: Path, xml: bytes, *, journal_dir: Path | None = None) 
     """Put ``xml`` in ``path`` as its ComicInfo.xml (the last entry); nothing happens if unchanged.
 
     With ``journal_dir``, the cheap in-place tail rewrite (``cbz_inplace``) is tried first; the
-    full copy below runs only when it declines (ComicInfo.xml not last, an unusual layout).
+    full copy below runs only when it declines (an unusual layout, see ``cbz_inplace``).
     """
     if journal_dir is not None and write_comicinfo_inplace(Path(path), xml, Path(journal_dir)):
         return

@@ -6,6 +6,8 @@ everything needed to put the file back exactly as it was:
 * the offset where the rewrite starts and the file's original length;
 * the original bytes from that offset to the end (the *old tail*);
 * the bytes it is about to write (the *new tail*), so recovery can tell "finished" from "torn";
+* when ComicInfo.xml was not last, the same for a second, fixed-length region near the start of
+  the file (the *head*: the local header that covers the old ComicInfo.xml, see ``cbz_head``);
 * a few KB just before the offset (the *guard*), which the write never touches: if they no longer
   match, the file was replaced by something else since, and recovery leaves it alone;
 * a sequence number (nanosecond clock) and a SHA-256 of all of the above.
@@ -22,10 +24,10 @@ are serialised by the caller, so when several records name one archive only the 
 sequence number) can be unfinished; the older ones are just cleared.
 
 Recovery (``recover`` at start-up, ``recover_path`` before writing to one file) looks at the
-archive: if its tail is exactly the new tail, the write finished; if it is a mix of old and new
-bytes, the old tail and length are put back; anything else means someone else changed the file,
-and it is left alone. The archive is fsynced before the record is cleared, and running recovery
-twice does nothing more than running it once.
+archive: if its tail (and head) are exactly the new bytes, the write finished; if they are a mix
+of old and new bytes, the old bytes and length are put back; anything else means someone else
+changed the file, and it is left alone. The archive is fsynced before the record is cleared, and
+running recovery twice does nothing more than running it once.
 """
 
 from __future__ import annotations
@@ -45,8 +47,11 @@ from comicmaintainer.archive.atomic import fsync_dir
 
 logger = logging.getLogger(__name__)
 
-_MAGIC = b"CM-UNDO2"
-_HEAD = struct.Struct("<8s6Q")  # magic, sequence, offset, path, guard, old tail, new tail lengths
+_MAGIC = b"CM-UNDO3"
+# magic, sequence, tail offset, head offset; lengths of path, guard, old and new tail, old and new head
+_HEAD = struct.Struct("<8s9Q")
+# Records written before the head region existed (no head offset, no head lengths): still replayed.
+_MAGIC_V2, _HEAD_V2 = b"CM-UNDO2", struct.Struct("<8s6Q")
 _DIGEST = 32
 _SLOT_GLOB = "slot-*.undo"
 _SLOT_SIZE = 256 * 1024  # written once with zeros, so later records overwrite allocated blocks
@@ -67,6 +72,9 @@ class UndoRecord:
     old_tail: bytes
     new_tail: bytes
     sequence: int = 0
+    head_offset: int = 0
+    old_head: bytes = b""  # same length as new_head; both empty when only the tail changes
+    new_head: bytes = b""
 
     @property
     def old_length(self) -> int:
@@ -96,25 +104,40 @@ class RecoveryOutcome:
 
 def encode(record: UndoRecord) -> bytes:
     raw_path = os.fsencode(record.path)
-    sizes = (len(raw_path), len(record.guard), len(record.old_tail), len(record.new_tail))
-    head = _HEAD.pack(_MAGIC, record.sequence, record.offset, *sizes)
-    body = b"".join([head, raw_path, record.guard, record.old_tail, record.new_tail])
+    parts = [raw_path, record.guard, record.old_tail, record.new_tail, record.old_head, record.new_head]
+    head = _HEAD.pack(_MAGIC, record.sequence, record.offset, record.head_offset, *map(len, parts))
+    body = b"".join([head, *parts])
     return body + hashlib.sha256(body).digest()
 
 
 def decode(data: bytes) -> UndoRecord | None:
     """The record at the start of ``data``; ``None`` for an empty (cleared) slot."""
-    if len(data) < _HEAD.size or data[:8] != _MAGIC:
+    header = _header(data)
+    if header is None:
         return None
-    _, sequence, offset, *sizes = _HEAD.unpack_from(data)
-    end = _HEAD.size + sum(sizes)
+    fixed, sequence, offset, head_offset, sizes = header
+    end = fixed + sum(sizes)
     if end + _DIGEST > len(data) or hashlib.sha256(data[:end]).digest() != data[end : end + _DIGEST]:
         raise JournalError("undo record cut short (checksum mismatch)")
-    parts, pos = [], _HEAD.size
+    parts, pos = [], fixed
     for size in sizes:
         parts.append(data[pos : pos + size])
         pos += size
-    return UndoRecord(Path(os.fsdecode(parts[0])), offset, parts[1], parts[2], parts[3], sequence)
+    path, guard, old_tail, new_tail, *head = parts + [b"", b""]
+    return UndoRecord(
+        Path(os.fsdecode(path)), offset, guard, old_tail, new_tail, sequence, head_offset, head[0], head[1]
+    )
+
+
+def _header(data: bytes) -> tuple[int, int, int, int, list[int]] | None:
+    """(header size, sequence, tail offset, head offset, part lengths); ``None`` when cleared."""
+    if data[:8] == _MAGIC and len(data) >= _HEAD.size:
+        _, sequence, offset, head_offset, *sizes = _HEAD.unpack_from(data)
+        return _HEAD.size, sequence, offset, head_offset, sizes
+    if data[:8] == _MAGIC_V2 and len(data) >= _HEAD_V2.size:
+        _, sequence, offset, *sizes = _HEAD_V2.unpack_from(data)
+        return _HEAD_V2.size, sequence, offset, 0, sizes
+    return None
 
 
 class Slot:
@@ -124,10 +147,10 @@ class Slot:
         self.path, self.fd = path, fd
 
     def read(self) -> UndoRecord | None:
-        head = _pread_all(self.fd, 0, _HEAD.size)
-        if len(head) < _HEAD.size or head[: len(_MAGIC)] != _MAGIC:
+        header = _header(_pread_all(self.fd, 0, _HEAD.size))
+        if header is None:
             return None  # the common case: one small read
-        size = _HEAD.size + sum(_HEAD.unpack(head)[3:]) + _DIGEST
+        size = header[0] + sum(header[4]) + _DIGEST
         return decode(_pread_all(self.fd, 0, size))
 
     def store(self, record: UndoRecord) -> None:
@@ -190,8 +213,19 @@ def _ensure_dir(journal_dir: Path) -> None:
     fsync_dir(journal_dir.parent)
 
 
-def new_record(path: Path, offset: int, guard: bytes, old_tail: bytes, new_tail: bytes) -> UndoRecord:
-    return UndoRecord(path, offset, guard, old_tail, new_tail, time.time_ns())
+def new_record(
+    path: Path,
+    offset: int,
+    guard: bytes,
+    old_tail: bytes,
+    new_tail: bytes,
+    *,
+    head_offset: int = 0,
+    old_head: bytes = b"",
+    new_head: bytes = b"",
+) -> UndoRecord:
+    sequence = time.time_ns()
+    return UndoRecord(path, offset, guard, old_tail, new_tail, sequence, head_offset, old_head, new_head)
 
 
 def pending(journal_dir: Path) -> list[UndoRecord]:
@@ -291,35 +325,39 @@ def _settle(fd: int, record: UndoRecord, keep_finished: bool) -> str:
     if size < record.offset or _pread_all(fd, guard_start, len(record.guard)) != record.guard:
         return "dropped_changed"
     tail = _pread_all(fd, record.offset, size - record.offset)
-    if keep_finished and tail == record.new_tail:
+    head = _pread_all(fd, record.head_offset, len(record.old_head))
+    if keep_finished and tail == record.new_tail and head == record.new_head:
         return "completed"
-    if tail == record.old_tail:
+    if tail == record.old_tail and head == record.old_head:
         return "unchanged"
-    if not could_be_torn(tail, record):
+    if not (
+        could_be_torn(tail, record.old_tail, record.new_tail)
+        and could_be_torn(head, record.old_head, record.new_head)
+    ):
         return "dropped_changed"
+    _pwrite_all(fd, record.old_head, record.head_offset)
     _pwrite_all(fd, record.old_tail, record.offset)
     os.ftruncate(fd, record.old_length)
     return "rolled_back"
 
 
-def could_be_torn(tail: bytes, record: UndoRecord) -> bool:
-    """True when ``tail`` is a state an interrupted write of ``record`` can leave on disk.
+def could_be_torn(current: bytes, old: bytes, new: bytes) -> bool:
+    """True when ``current`` is a state an interrupted overwrite of ``old`` by ``new`` can leave.
 
     Every byte is then the old byte or the new byte at its position (or zero past the old end,
     where a file that grew may show a hole), and the length lies between the old and the new one.
     Anything else means someone else changed the file: recovery must not write to it.
     """
-    old, new = record.old_tail, record.new_tail
-    if not min(len(old), len(new)) <= len(tail) <= max(len(old), len(new)):
+    if not min(len(old), len(new)) <= len(current) <= max(len(old), len(new)):
         return False
     block = 4096
-    for start in range(0, len(tail), block):
-        piece = tail[start : start + block]
+    for start in range(0, len(current), block):
+        piece = current[start : start + block]
         if piece in (old[start : start + block], new[start : start + block]):
             continue
         for i in range(start, start + len(piece)):
             allowed = (old[i : i + 1], new[i : i + 1], b"\0" if i >= len(old) else b"")
-            if tail[i : i + 1] not in allowed:
+            if current[i : i + 1] not in allowed:
                 return False
     return True
 
