@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -265,3 +266,193 @@ def test_query_values_outside_the_contract_are_refused() -> None:
     ):
         with pytest.raises(ValueError):
             FileQuery(**bad)  # type: ignore[arg-type]
+
+
+# --- searches kept across commits ---
+# Each thread keeps the searches it counted and replays the store's change log into them after a
+# commit. These tests change rows between two searches on the same FileList and compare every
+# count and page with Python over all rows, and watch the SQL a search runs to tell a replay from a
+# recount.
+
+KEPT_SEARCHES = ["chapter 0007", "vol", "saga", "er 01", "s", "brand new", "renamed", "moved away/", "ü"]
+COUNTING = ("count(*)", "SELECT rowid, status FROM files")  # the statements that count a search afresh
+
+
+def statements(store: Store) -> list[str]:
+    """Every statement this thread's read connection runs from now on."""
+    seen: list[str] = []
+    store._reader().set_trace_callback(seen.append)
+    return seen
+
+
+def recounts(seen: list[str]) -> int:
+    return sum(1 for sql in seen if any(marker in sql for marker in COUNTING))
+
+
+def assert_searches_match_python(store: Store, files: FileList, searches: list[str]) -> None:
+    rows = store.files()
+    for search in searches:
+        counts = files.counts(search)
+        for name in LIST_FILTERS:
+            want = expected(rows, FileQuery(search=search, filter=name))
+            assert counts[name] == len(want), (search, name)
+        for filter_name in ("all", "processed"):
+            query = FileQuery(per_page=50, search=search, filter=filter_name, sort="date")
+            assert every_page(files, query)[0] == expected(rows, query), (search, filter_name)
+
+
+def change_rows(store: Store) -> None:
+    """One of each change a search can see, as a job, the watcher or a rename makes them."""
+    store.mark("New Folder/Brand New.cbz", status=Status.UNPROCESSED, mtime_ns=1 << 60)  # inserted
+    store.mark("Series 000 Saga/Series 000 Saga - Chapter 0007.cbz", status=Status.DUPLICATE)
+    store.mark("Series 001 Tales/Series 001 Tales - Chapter 0021.cbz", status=Status.PROCESSED)
+    store.move_file(
+        "Series 002 Vol Edition/Series 002 Vol Edition - Chapter 0047.cbz", "Elsewhere/Renamed.cbz"
+    )
+    store.delete_file("Series 003 Saga/Series 003 Saga - Chapter 0061.cbz")
+    store.move_prefix("Series 004 Tales", "Moved Away")
+    store.bulk_upsert(
+        [FileRow("Über Folder/Über - Chapter 0070.cbz", mtime_ns=3 << 59, status=Status.NEEDS_ATTENTION)]
+    )
+
+
+def test_kept_searches_follow_inserts_renames_status_changes_and_deletes(
+    filled: Store, strategy: str
+) -> None:
+    files = FileList(filled)
+    assert_searches_match_python(filled, files, KEPT_SEARCHES)
+    seen = statements(filled)
+    change_rows(filled)
+    assert_searches_match_python(filled, files, KEPT_SEARCHES)
+    assert recounts(seen) == 0  # every change was replayed into the kept searches
+
+    filled.mark("New Folder/Brand New.cbz", status=Status.PROCESSED)  # and once more, between two pages
+    filled.delete_file("Elsewhere/Renamed.cbz")
+    assert_searches_match_python(filled, files, KEPT_SEARCHES)
+    assert recounts(seen) == 0
+
+
+def test_a_commit_that_changes_no_file_is_not_a_recount(filled: Store) -> None:
+    files = FileList(filled)
+    first = files.page(FileQuery(search="chapter 00", filter="processed"))
+    seen = statements(filled)
+    filled.set_kv("jobs", "progress", 41)  # as a running job's progress does
+    again = files.page(FileQuery(search="chapter 00", filter="processed"))
+    assert again == first
+    assert recounts(seen) == 0
+    assert not [sql for sql in seen if "file_search" in sql]  # nor any trigram looked up again
+    assert [sql for sql in seen if "file_changes" in sql]  # the log was read, and found empty
+
+
+def test_a_bulk_load_makes_kept_searches_count_again(
+    filled: Store, strategy: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store_module, "_BULK_ROWS", 50)
+    files = FileList(filled)
+    assert_searches_match_python(filled, files, KEPT_SEARCHES)
+    more = [
+        FileRow(f"Bulk Vol {i:03d}/Bulk Saga - Chapter {i:04d}.cbz", mtime_ns=(1 << 59) + i)
+        for i in range(120)
+    ]
+    known = [
+        FileRow(row.path, mtime_ns=(1 << 58) + i, status=Status.PROCESSED)
+        for i, row in enumerate(library_rows(600)[:60])
+    ]
+    seen = statements(filled)
+    filled.bulk_upsert(more + known)  # new rows, and known rows whose status changes, out of the log
+    assert_searches_match_python(filled, files, KEPT_SEARCHES)
+    assert recounts(seen) == len(KEPT_SEARCHES)  # each counted once again, then kept
+    change_rows(filled)  # and the log is followed again afterwards
+    assert_searches_match_python(filled, files, KEPT_SEARCHES)
+    assert recounts(seen) == len(KEPT_SEARCHES)
+
+
+def test_a_reader_behind_pruned_entries_counts_again(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(store_module, "_MAX_REPLAY", 50_000)  # so only the gap can tell
+    store.bulk_upsert([FileRow(f"Big/Big - Chapter {i:05d}.cbz") for i in range(10_050)])
+    files = FileList(store)
+    assert files.counts("big/big - chapter 0")["all"] == 10_000
+    seen = statements(store)
+    store.move_prefix("Big", "Huge")  # 10,050 entries: the oldest fall out of the log's window
+    assert files.counts("big/big - chapter 0")["all"] == 0
+    assert files.counts("huge/big - chapter 0")["all"] == 10_000
+    assert recounts(seen) == 2
+
+
+def test_a_reader_far_behind_counts_again(filled: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(store_module, "_MAX_REPLAY", 5)
+    files = FileList(filled)
+    assert_searches_match_python(filled, files, ["tales"])
+    seen = statements(filled)
+    filled.move_prefix("Series 001 Tales", "Moved Tales")  # 20 changes, more than 5
+    assert_searches_match_python(filled, files, ["tales"])
+    assert recounts(seen) == 1
+
+
+def test_kept_searches_stay_right_in_every_thread(filled: Store) -> None:
+    files = FileList(filled)
+    with ThreadPoolExecutor(max_workers=1) as worker:  # one thread, reused: it keeps its searches
+        worker.submit(assert_searches_match_python, filled, files, KEPT_SEARCHES).result()
+        assert_searches_match_python(filled, files, KEPT_SEARCHES)
+        change_rows(filled)  # written from this thread, seen by both
+        worker.submit(assert_searches_match_python, filled, files, KEPT_SEARCHES).result()
+        assert_searches_match_python(filled, files, KEPT_SEARCHES)
+        worker.submit(change_rows_again, filled).result()  # written from the worker
+        worker.submit(assert_searches_match_python, filled, files, KEPT_SEARCHES).result()
+        assert_searches_match_python(filled, files, KEPT_SEARCHES)
+
+
+def change_rows_again(store: Store) -> None:
+    store.mark("Moved Away/Series 004 Tales - Chapter 0081.cbz", status=Status.DUPLICATE)
+    store.move_file("Elsewhere/Renamed.cbz", "Elsewhere/Renamed Again.cbz")
+    store.delete_file("New Folder/Brand New.cbz")
+
+
+# Letters that str.lower() or casefold() would fold but LIKE does not (it folds A-Z only).
+NOT_ASCII = [
+    "Über",
+    "über",
+    "ÜBER",
+    "Straße",
+    "STRASSE",
+    "\u212a",
+    "k",
+    "K",
+    "İstanbul",
+    "istanbul",
+    "ǅ",
+    "ǆ",
+    "ＡＢＣ",
+    "abc",
+]
+
+
+@pytest.mark.parametrize("needle", NOT_ASCII)
+def test_a_replayed_change_matches_as_like_does(store: Store, needle: str) -> None:
+    kept = FileList(store)
+    kept.counts(needle)
+    for i, text in enumerate(NOT_ASCII):
+        store.mark(f"Fold/{i:02d} {text}.cbz", status=Status.PROCESSED)
+    fresh = FileList(store).counts(needle)  # counted by SQL's LIKE
+    assert kept.counts(needle) == fresh
+    assert fresh["all"] == sum(fold(needle) in fold(text) for text in NOT_ASCII)
+
+
+def test_a_file_written_while_a_search_is_counted_is_counted_once(
+    filled: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = FileList(filled)
+    files.counts("tales")  # a kept search, so the log is read before the next one is counted
+    count_afresh = FileList._search
+
+    def written_meanwhile(self: FileList, search: str) -> object:
+        filled.mark(
+            "Racing/Racing Saga - Chapter 0001.cbz", status=Status.PROCESSED
+        )  # another thread's commit
+        return count_afresh(self, search)
+
+    monkeypatch.setattr(FileList, "_search", written_meanwhile)
+    files.counts("saga")
+    monkeypatch.undo()
+    assert files.counts("saga") == FileList(filled).counts("saga")
+    assert files.counts("tales") == FileList(filled).counts("tales")

@@ -16,12 +16,14 @@ import json
 import posixpath
 import re
 import sqlite3
+import string
 import threading
 import time
 import weakref
+from collections import Counter
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
@@ -184,6 +186,16 @@ class Store:
         return self._reader().execute(sql, params).fetchall()
 
     @contextmanager
+    def _snapshot(self) -> Iterator[None]:
+        """This thread's reads inside see one state of the database (one read transaction)."""
+        conn = self._reader()
+        conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            conn.execute("COMMIT")  # it only read: nothing to keep or undo
+
+    @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction on the single write connection."""
         with self._write_lock:
@@ -218,9 +230,14 @@ class Store:
 
     def bulk_upsert(self, rows: Iterable[FileRow]) -> None:
         """Insert or replace many rows in one transaction."""
+        batch = list(rows)
         now = time.time()
-        with self._write() as conn, _search_index_paused(conn):
-            conn.executemany(_UPSERT_SQL, (_file_params(row, now) for row in rows))
+        with self._write() as conn:
+            # A small batch goes through the triggers like any write; a large one (a first scan)
+            # is indexed in one statement and resets the readers' cached searches.
+            paused = _search_index_paused(conn) if len(batch) >= _BULK_ROWS else nullcontext()
+            with paused:
+                conn.executemany(_UPSERT_SQL, (_file_params(row, now) for row in batch))
 
     def mark(
         self,
@@ -806,8 +823,14 @@ def _job_item_row(row: sqlite3.Row) -> JobItemRow:
 # A search is a case-insensitive substring of the relative path (folder and file name), decided by
 # LIKE (which folds ASCII letters). A query of 3 characters or more first asks the trigram index
 # ``file_search`` for the files holding its rarest trigram, and only those rows are checked; a
-# shorter one scans. Its counts are cached per read connection until the next commit
-# (``PRAGMA data_version``), so paging and changing the filter or sort do not count again.
+# shorter one scans. How many files hold each trigram is remembered by the FileList for all its
+# threads: it only guides the choice of candidates, so a slightly old count does no harm.
+#
+# Each thread keeps the searches it counted (rows per status, and the matches when few), so paging
+# and changing the filter or sort do not count again. After any commit (``PRAGMA data_version``)
+# it replays the log of changed files (``file_changes``, 0005) into them, testing each changed
+# path as LIKE would: a running job's commits cost a short read, not a recount. A thread counts
+# again only after a large bulk_upsert, or when it fell too far behind the log.
 #
 # The page itself is read one of two ways, whichever reads fewer rows: the candidates, sorted; or
 # the sort order's index walked from the start until the page is full, which is cheap when the
@@ -850,10 +873,21 @@ PER_PAGE_RANGE = (10, 500)
 # one walks the sort order's index and skips the other statuses, which stays cheap because they
 # are then a minority.
 _SMALL_FILTER = 5000
-_COUNTS_CACHE_SIZE = 32
+_COUNTS_CACHE_SIZE = 32  # searches kept per thread; the oldest goes first
 _TRIGRAM = 3
-# Looking up how common a trigram is costs a little (0.1-0.2 ms); a long query checks this many.
+# Looking up how common a trigram is walks the list of files holding it: 2-6 ms for a trigram in
+# most of 100,000 paths ("cha", "ser"). A long query checks this many; the counts are remembered.
 _MAX_TRIGRAM_LOOKUPS = 16
+# Remembered trigram counts are forgotten when the library grew or shrank by more than a tenth
+# since they were looked up, or after this many seconds.
+_TRIGRAM_COUNTS_SECONDS = 600.0
+# More changes than this since a thread's searches were counted: counting again is as cheap.
+_MAX_REPLAY = 2000
+# A bulk_upsert of this many rows is left out of the change log (a first scan would write one entry
+# per file) and resets every thread's searches instead.
+_BULK_ROWS = 1000
+# LIKE folds only the ASCII letters; str.lower would also fold "Ü" or the Kelvin sign.
+_LIKE_FOLD = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 _UNKNOWN_COUNT = 1 << 62
 # About how many index entries can be read in the time of one row lookup (measured: about 12).
 _INDEX_ENTRIES_PER_ROW = 10
@@ -898,12 +932,73 @@ class _Search:
 
 
 @dataclass(frozen=True)
+class _Change:
+    """One entry of the change log: a file before and after, as (path folded as LIKE folds it,
+    status), None when it did not exist."""
+
+    rowid: int
+    old: tuple[str, str] | None
+    new: tuple[str, str] | None
+
+    @classmethod
+    def of(cls, row: sqlite3.Row) -> _Change:
+        old, new = (row["old_path"], row["old_status"]), (row["new_path"], row["new_status"])
+        return cls(row["file_rowid"], _folded(*old), _folded(*new))
+
+
+def _folded(path: str | None, status: str) -> tuple[str, str] | None:
+    return None if path is None else (path.translate(_LIKE_FOLD), status)
+
+
+@dataclass
 class _Searched:
-    """What one search found: its SQL, its counts, and its (rowid, status) matches if few."""
+    """What one search found, kept current by replaying changes: its SQL, its rows per status, and
+    its matches (rowid → status) when few."""
 
     search: _Search
-    counts: dict[str, int]
-    matches: list[tuple[int, str]] | None
+    needle: str  # the query as LIKE compares it
+    by_status: dict[str, int]
+    matches: dict[int, str] | None
+
+    def replay(self, change: _Change) -> None:
+        if change.old is not None and self.needle in change.old[0]:
+            status = change.old[1]
+            self.by_status[status] = self.by_status.get(status, 0) - 1
+            if self.matches is not None:
+                self.matches.pop(change.rowid, None)
+        if change.new is not None and self.needle in change.new[0]:
+            status = change.new[1]
+            self.by_status[status] = self.by_status.get(status, 0) + 1
+            if self.matches is not None:
+                self.matches[change.rowid] = status
+
+
+@dataclass
+class _Searches:
+    """One thread's counted searches, all as of change log entry ``seq``."""
+
+    version: int | None = None  # PRAGMA data_version when last brought up to date
+    seq: int = 0
+    by_query: dict[str, _Searched] = field(default_factory=dict)
+
+
+class _TrigramCounts:
+    """How many files hold each trigram, shared by a FileList's threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: dict[str, int] = {}
+        self._library = 0
+        self._since: float | None = None
+
+    def current(self, library: int) -> dict[str, int]:
+        """The remembered counts; forgotten first if the library size moved by a tenth, or they are old."""
+        with self._lock:
+            now = time.monotonic()
+            moved = abs(library - self._library) > self._library // 10
+            if self._since is None or moved or now - self._since > _TRIGRAM_COUNTS_SECONDS:
+                self._counts, self._library, self._since = {}, library, now
+            return self._counts
 
 
 class FileList:
@@ -912,6 +1007,7 @@ class FileList:
     def __init__(self, store: Store) -> None:
         self._store = store
         self._local = threading.local()
+        self._trigrams = _TrigramCounts()
 
     def page(self, query: FileQuery) -> FilePage:
         counts = self.counts(query.search)
@@ -931,7 +1027,7 @@ class FileList:
         """Rows per filter name for ``search`` ("" for all files)."""
         if not search:
             return _filter_counts(self._status_counts())
-        return dict(self._searched(search).counts)
+        return _filter_counts(self._searched(search).by_status)
 
     def folders(self) -> list[tuple[str, int]]:
         """(folder, number of files) for every folder holding files, by name ignoring case."""
@@ -939,27 +1035,59 @@ class FileList:
         return sorted(((folder, count) for folder, count in rows), key=lambda fc: (fc[0].casefold(), fc[0]))
 
     def _searched(self, search: str) -> _Searched:
-        """The search's SQL, counts and (when few) matches, cached while nothing was committed."""
-        cache = self._cache()
-        if search not in cache:
-            if len(cache) >= _COUNTS_CACHE_SIZE:
-                cache.clear()
-            found = self._search(search)
-            where = " AND ".join(filter(None, (found.candidates, found.like)))
-            source = "files NOT INDEXED"  # rowid lookups of the candidates, or one scan; never an index
-            # Every piece of the SQL is a constant of this module; the user's text is a parameter.
-            if found.candidate_count <= _SMALL_FILTER:  # keep the matches: a page then reads only those
-                sql = f"SELECT rowid, status FROM {source} WHERE {where}"  # noqa: S608  # nosec B608
-                matches = [(rowid, status) for rowid, status in self._store._read(sql, found.params)]
-                by_status: dict[str, int] = {}
-                for _, status in matches:
-                    by_status[status] = by_status.get(status, 0) + 1
-                cache[search] = _Searched(found, _filter_counts(by_status), matches)
-            else:
-                sql = f"SELECT status, count(*) FROM {source} WHERE {where} GROUP BY status"  # noqa: S608  # nosec B608
-                counts = _filter_counts({status: n for status, n in self._store._read(sql, found.params)})
-                cache[search] = _Searched(found, counts, None)
-        return cache[search]
+        """The search's SQL, counts and (when few) matches: counted once, then kept current."""
+        searches = self._searches()
+        version = self._store._reader().execute("PRAGMA data_version").fetchone()[0]
+        if version != searches.version or search not in searches.by_query:
+            with self._store._snapshot():  # the log position and any new count are of one state
+                self._catch_up(searches)
+                if search not in searches.by_query:
+                    if len(searches.by_query) >= _COUNTS_CACHE_SIZE:
+                        del searches.by_query[next(iter(searches.by_query))]
+                    searches.by_query[search] = self._count(search)
+            searches.version = version
+        return searches.by_query[search]
+
+    def _catch_up(self, searches: _Searches) -> None:
+        """In a snapshot: bring every kept search to the log's last entry, or forget them all."""
+        if searches.by_query and not self._replayed(searches):
+            searches.by_query.clear()
+        if not searches.by_query:
+            searches.seq = self._store._read("SELECT coalesce(max(seq), 0) FROM file_changes")[0][0]
+
+    def _replayed(self, searches: _Searches) -> bool:
+        """Replay the changes after ``searches.seq``; False if they cannot be (reset, pruned, too many)."""
+        rows = self._store._read(
+            "SELECT * FROM file_changes WHERE seq > ? ORDER BY seq LIMIT ?", (searches.seq, _MAX_REPLAY + 1)
+        )
+        if not rows:
+            return True
+        # Entries are numbered without gaps, so a missing first one was pruned before it was seen.
+        if len(rows) > _MAX_REPLAY or rows[0]["seq"] != searches.seq + 1:
+            return False
+        if any(row["file_rowid"] is None for row in rows):  # a reset: a bulk load is not in the log
+            return False
+        changes = [_Change.of(row) for row in rows]
+        for searched in searches.by_query.values():
+            for change in changes:
+                searched.replay(change)
+        searches.seq = rows[-1]["seq"]
+        return True
+
+    def _count(self, search: str) -> _Searched:
+        """Count ``search`` afresh: its matches when the candidates are few, else its rows per status."""
+        found = self._search(search)
+        needle = search.translate(_LIKE_FOLD)
+        where = " AND ".join(filter(None, (found.candidates, found.like)))
+        source = "files NOT INDEXED"  # rowid lookups of the candidates, or one scan; never an index
+        # Every piece of the SQL is a constant of this module; the user's text is a parameter.
+        if found.candidate_count <= _SMALL_FILTER:  # keep the matches: a page then reads only those
+            sql = f"SELECT rowid, status FROM {source} WHERE {where}"  # noqa: S608  # nosec B608
+            matches = {rowid: status for rowid, status in self._store._read(sql, found.params)}
+            return _Searched(found, needle, dict(Counter(matches.values())), matches)
+        sql = f"SELECT status, count(*) FROM {source} WHERE {where} GROUP BY status"  # noqa: S608  # nosec B608
+        by_status = {status: n for status, n in self._store._read(sql, found.params)}
+        return _Searched(found, needle, by_status, None)
 
     def _status_counts(self) -> dict[str, int]:
         return {status: n for status, n in self._store._read("SELECT status, n FROM file_counts")}
@@ -970,7 +1098,11 @@ class FileList:
         """Read the candidates and sort them, or walk the sort index, whichever reads fewer rows."""
         searched = self._searched(query.search)
         if searched.matches is not None:
-            ids = [rowid for rowid, row_status in searched.matches if status is None or row_status == status]
+            ids = [
+                rowid
+                for rowid, row_status in searched.matches.items()
+                if status is None or row_status == status
+            ]
             library = sum(self._status_counts().values())
             # The sort index's entries end with the rowid, so walking it tests each entry without
             # reading its row: far cheaper than looking a row up to sort it.
@@ -1000,7 +1132,7 @@ class FileList:
         escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         like, params = "path LIKE :pattern ESCAPE '\\'", {"pattern": f"%{escaped}%"}
         library = sum(self._status_counts().values())
-        rarest = self._rarest_trigram(search)
+        rarest = self._rarest_trigram(search, library)
         if rarest is None:
             return _Search(like, params, None, library)
         trigram, count = rarest
@@ -1008,7 +1140,7 @@ class FileList:
         candidates = "rowid IN (SELECT rowid FROM file_search WHERE file_search MATCH :trigram)"
         return _Search(like, params, candidates, min(count, library))
 
-    def _rarest_trigram(self, search: str) -> tuple[str, int] | None:
+    def _rarest_trigram(self, search: str, library: int) -> tuple[str, int] | None:
         """The trigram of ``search`` held by the fewest files, with that number; None if too short.
 
         Counts come from the index's vocabulary, whose terms are folded to lower case. Only ASCII
@@ -1023,23 +1155,23 @@ class FileList:
             last, picks = len(trigrams) - 1, _MAX_TRIGRAM_LOOKUPS - 1
             trigrams = list(dict.fromkeys(trigrams[round(i * last / picks)] for i in range(picks + 1)))
         best: tuple[str, int] | None = None
+        known = self._trigrams.current(library)
         for trigram in trigrams:
-            rows = self._store._read("SELECT doc FROM file_search_terms WHERE term = ?", (trigram,))
-            count = rows[0][0] if rows else (0 if trigram.isascii() else _UNKNOWN_COUNT)
+            count = known.get(trigram)
+            if count is None:
+                rows = self._store._read("SELECT doc FROM file_search_terms WHERE term = ?", (trigram,))
+                count = known[trigram] = rows[0][0] if rows else (0 if trigram.isascii() else _UNKNOWN_COUNT)
             if best is None or count < best[1]:
                 best = (trigram, count)
             if count == 0:
                 break
         return best
 
-    def _cache(self) -> dict[str, _Searched]:
-        """This thread's searches, emptied whenever any connection committed since last time."""
-        version = self._store._reader().execute("PRAGMA data_version").fetchone()[0]
-        if getattr(self._local, "version", None) != version:
-            self._local.version = version
-            self._local.counts = {}
-        cache: dict[str, _Searched] = self._local.counts
-        return cache
+    def _searches(self) -> _Searches:
+        searches: _Searches | None = getattr(self._local, "searches", None)
+        if searches is None:
+            searches = self._local.searches = _Searches()
+        return searches
 
 
 def _plain_page_sql(query: FileQuery, status: Status | None, total: int) -> tuple[str, dict[str, Any]]:
@@ -1076,7 +1208,8 @@ def _search_index_paused(conn: sqlite3.Connection) -> Iterator[None]:
 
     Store.bulk_upsert's hook. A new row of a rowid table gets a rowid above every existing one, so
     the rows to index are those above the largest rowid before the batch. An upsert of a known
-    path keeps its path, so the index has nothing to change for it. On an error nothing is done
+    path keeps its path, so the index has nothing to change for it. The flag also keeps the batch
+    out of the change log (0005), which gets one reset entry instead. On an error nothing is done
     here: the caller's rollback also undoes the flag.
     """
     before = conn.execute("SELECT coalesce(max(rowid), 0) FROM files").fetchone()[0]
@@ -1086,3 +1219,4 @@ def _search_index_paused(conn: sqlite3.Connection) -> Iterator[None]:
         "INSERT INTO file_search (rowid, path) SELECT rowid, path FROM files WHERE rowid > ?", (before,)
     )
     conn.execute("UPDATE file_search_state SET paused = 0")
+    conn.execute("INSERT INTO file_changes (file_rowid) VALUES (NULL)")  # readers count again
