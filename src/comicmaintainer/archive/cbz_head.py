@@ -24,7 +24,6 @@ stored in a ZIP64 field.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import struct
 from dataclasses import dataclass
@@ -124,7 +123,7 @@ def _pointed_at(record: CentralRecord, offset: int) -> CentralRecord | None:
         if at is None:
             return None
         struct.pack_into("<Q", raw, at, offset)
-    return dataclasses.replace(record, header_offset=offset, raw=bytes(raw))
+    return record._replace(header_offset=offset, raw=bytes(raw))
 
 
 def _zip64_value_at(raw: bytearray, start: int, length: int, index: int) -> int | None:

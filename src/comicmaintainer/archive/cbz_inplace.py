@@ -75,6 +75,7 @@ logger = logging.getLogger(__name__)
 GUARD_SIZE = 4096
 _LFH_FIXED = 30
 _PIECE = 64 * 1024
+_COMICINFO_FOLDED = cbz_tail.COMICINFO.lower()
 
 StepHook = Callable[[str], None]
 
@@ -162,7 +163,7 @@ def _plan(f: BinaryIO, size: int, xml: bytes) -> _Plan | None:
         return None
     if any(cbz_tail.has_unsafe_flags(r) for r in layout.records):
         return _no("an entry is encrypted")
-    infos = [r for r in layout.records if is_comicinfo_name(r.text_name)]
+    infos = [r for r in layout.records if _is_comicinfo(r)]
     if len(infos) > 1 or (infos and infos[0].name != cbz_tail.COMICINFO):
         return _no("ComicInfo.xml is duplicated or not spelled ComicInfo.xml")
     info = infos[0] if infos else None
@@ -182,6 +183,13 @@ def _plan(f: BinaryIO, size: int, xml: bytes) -> _Plan | None:
     if head:  # the next entry's central record now points at its new header
         others = [head.moved if r is head.replaced else r for r in others]
     return _Plan(offset, cbz_tail.build_tail(layout, others, xml, offset), head)
+
+
+def _is_comicinfo(record: cbz_tail.CentralRecord) -> bool:
+    """``reader.is_comicinfo_name`` on the record's name, without decoding the (many) ASCII names."""
+    if record.name.isascii():  # there bytes.lower() folds exactly as str.casefold()
+        return record.name.lower() == _COMICINFO_FOLDED
+    return is_comicinfo_name(record.text_name)
 
 
 def _same_content(f: BinaryIO, info: cbz_tail.CentralRecord, xml: bytes) -> bool:
