@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import random
 import struct
+import subprocess
 import warnings
 import zipfile
 from pathlib import Path
@@ -222,3 +224,32 @@ def test_journal_folder_that_cannot_be_made_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ArchiveError, match="cannot save the undo journal for a.cbz"):
         write_comicinfo_inplace(path, new_xml("X"), tmp_path / "file" / "journal")
     assert path.read_bytes() == before
+
+
+def _made_by(tool: str, folder: Path, names: list[str], out: Path) -> Path:
+    """An archive made by a real zip tool: Info-ZIP keeps the order given, 7-Zip sorts by name."""
+    commands = {
+        "7-Zip": ["7z", "a", "-tzip", "-mx=5", str(out), *names],
+        "Info-ZIP": ["zip", "-q", str(out), *names],  # keeps extra fields: timestamps, Unix ids
+        "Info-ZIP streamed": ["zip", "-q", "-fd", str(out), *names],  # data descriptors
+    }
+    subprocess.run(commands[tool], cwd=folder, check=True, capture_output=True)
+    return out
+
+
+@pytest.mark.parametrize("info", ["first", "last"])
+@pytest.mark.parametrize("tool", ["7-Zip", "Info-ZIP", "Info-ZIP streamed"])
+def test_archives_made_by_other_tools(tmp_path: Path, tool: str, info: str) -> None:
+    folder = tmp_path / "src"
+    folder.mkdir()
+    pages = [f"page{i:02d}.jpg" for i in range(4)]
+    for i, name in enumerate(pages):
+        (folder / name).write_bytes(random.Random(i).randbytes(5000) + b"\0" * 3000)
+    (folder / INFO).write_bytes(OLD_XML)
+    names = [INFO, *pages] if info == "first" else [*pages, INFO]
+    path = _made_by(tool, folder, names, tmp_path / "a.cbz")
+    hashes = page_hashes(path)
+    for tag in ("One", "Two"):
+        assert write_comicinfo_inplace(path, new_xml(tag), tmp_path / "j") is True
+        assert_whole(path, hashes, new_xml(tag))
+        assert ComicArchive(path).read_tags("cr").series == tag
