@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from comicmaintainer.watcher.fold import is_comic
-from comicmaintainer.watcher.service import Watcher, WatchTarget
+from comicmaintainer.watcher.service import Watcher, WatchTarget, process_each
 from comicmaintainer.watcher.stability import Fingerprint, fingerprint_of
 
 PER_FOLDER = 100
@@ -51,6 +51,9 @@ class CountingTarget:
     def known_fingerprint(self, rel_path: str) -> Fingerprint | None:
         with self.lock:
             return self.rows.get(rel_path)
+
+    def process_batch(self, rel_paths: list[str]) -> dict[str, str]:
+        return process_each(self.process, rel_paths)
 
     def process(self, rel_path: str) -> None:
         with zipfile.ZipFile(self.root / rel_path) as zf:
@@ -100,6 +103,9 @@ def real_target(root: Path, config_dir: Path) -> CountingTarget:
             if row is None or row.status == Status.UNPROCESSED:
                 return None  # a scanned-but-unprocessed row is not our own write
             return (row.size, row.mtime_ns, row.inode)
+
+        def process_batch(self, rel_paths: list[str]) -> dict[str, str]:
+            return process_each(self.process, rel_paths)
 
         def process(self, rel_path: str) -> None:
             result = process(rel_path, ctx)

@@ -35,7 +35,7 @@ def poll(fn, timeout: float = 30.0):  # type: ignore[no-untyped-def]
     return None
 
 
-def test_dropped_file_becomes_a_watcher_job_and_the_list_shows_it(tmp_path: Path) -> None:
+def test_dropped_files_become_one_watcher_job_and_the_list_shows_them(tmp_path: Path) -> None:
     watched, config = tmp_path / "library", tmp_path / "config"
     (watched / "Berserk").mkdir(parents=True)
     port = free_port()
@@ -52,17 +52,21 @@ def test_dropped_file_becomes_a_watcher_job_and_the_list_shows_it(tmp_path: Path
     try:
         assert poll(lambda: httpx.get(f"{base}/api/health").status_code == 200), "server did not come up"
         assert httpx.get(f"{base}/").status_code == 200
-        staged = make_cbz(tmp_path / "berserk ch 12.cbz")
-        os.rename(staged, watched / "Berserk" / "berserk ch 12.cbz")
+        staged = [make_cbz(tmp_path / f"berserk ch {n}.cbz", seed=n) for n in (12, 13, 14)]
+        for path in staged:  # arriving together, as from a download client's finished folder
+            os.rename(path, watched / "Berserk" / path.name)
 
         def listed() -> list[dict]:
             groups = httpx.get(f"{base}/api/files", params={"filter": "processed"}).json()["groups"]
-            return [f for g in groups for f in g["files"]]
+            files = [f for g in groups for f in g["files"]]
+            return files if len(files) == 3 else []
 
         files = poll(listed)
-        assert files and [f["path"] for f in files] == ["Berserk/Berserk - Chapter 0012.cbz"]
+        assert files and sorted(f["path"] for f in files) == [
+            f"Berserk/Berserk - Chapter 00{n}.cbz" for n in (12, 13, 14)
+        ]
         jobs = httpx.get(f"{base}/api/jobs").json()["jobs"]
-        assert [(j["source"], j["status"], j["succeeded"]) for j in jobs] == [("watcher", "completed", 1)]
+        assert [(j["source"], j["status"], j["succeeded"]) for j in jobs] == [("watcher", "completed", 3)]
     finally:
         proc.send_signal(signal.SIGTERM)
         _, stderr = proc.communicate(timeout=30)

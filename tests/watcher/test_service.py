@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from comicmaintainer.watcher.fold import is_comic, is_under, reparent
-from comicmaintainer.watcher.service import Watcher, WatcherStatus, explain_observer_error
+from comicmaintainer.watcher.service import Watcher, WatcherStatus, explain_observer_error, process_each
 from comicmaintainer.watcher.stability import Fingerprint, fingerprint_of, opens_as_archive
 
 
@@ -56,10 +56,16 @@ class RecordingTarget:
         self.calls: list[tuple[str, ...]] = []
         self.incomplete: list[str] = []  # files that were not whole archives when processed
         self.unreadable_paths: list[str] = []
+        self.batches: list[list[str]] = []
 
     def known_fingerprint(self, rel_path: str) -> Fingerprint | None:
         with self.lock:
             return self.rows.get(rel_path)
+
+    def process_batch(self, rel_paths: list[str]) -> dict[str, str]:
+        with self.lock:
+            self.batches.append(list(rel_paths))
+        return process_each(self.process, rel_paths)
 
     def process(self, rel_path: str) -> None:
         path = self.root / rel_path
@@ -342,6 +348,24 @@ def test_failure_is_counted_and_watching_goes_on(root: Path, start_watcher: Call
     assert status.running and status.failed == 1 and status.processed == 1
     assert status.last_error is not None and "bad.cbz" in status.last_error
     assert any(s.failed == 1 for s in statuses)
+
+
+def test_files_arriving_together_are_handed_over_together(
+    root: Path, start_watcher: Callable[..., Watcher]
+) -> None:
+    """A burst is one batch (in the server, one watcher job), not one hand-over per file."""
+    target = RecordingTarget(root)
+    watcher = start_watcher(target)
+    (root / "Series").mkdir()
+    names = [f"Series/c{i:02d}.cbz" for i in range(20)]
+    for i, rel in enumerate(names):
+        (root / rel).write_bytes(zip_bytes(100 + i))
+    assert wait_until(lambda: sum(target.processed.values()) == 20)
+    settle(watcher)
+    assert target.processed == dict.fromkeys(names, 1)
+    assert sorted(rel for batch in target.batches for rel in batch) == names
+    assert len(target.batches) <= 3, f"handed over in {len(target.batches)} batches"
+    assert watcher.status().processed == 20
 
 
 def test_stable_but_unreadable_file_is_held(root: Path, start_watcher: Callable[..., Watcher]) -> None:

@@ -1,7 +1,8 @@
 """The watcher's view of the program: the store and the one `process` pipeline.
 
-`run` decides how a finished file is processed: the `watch` command calls the pipeline directly; the
-server hands it to the job engine as low-priority watcher work. Either way it is the same `process`.
+`run_batch` decides how finished files are processed: the `watch` command calls the pipeline on each
+directly; the server hands the batch to the job engine as one low-priority watcher job. Either way it
+is the same `process`.
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ from collections.abc import Callable
 from comicmaintainer.library.process import Context, process
 from comicmaintainer.library.scanner import scan
 from comicmaintainer.library.store import Status
+from comicmaintainer.watcher.service import process_each
 
 
 class PipelineTarget:
-    def __init__(self, ctx: Context, run: Callable[[str], None] | None = None) -> None:
+    def __init__(self, ctx: Context, run_batch: Callable[[list[str]], dict[str, str]] | None = None) -> None:
         self.ctx = ctx
-        self._run = run or self._process_now
+        self._run_batch = run_batch or self._process_each
 
     def known_fingerprint(self, rel_path: str) -> tuple[int, int, int] | None:
         """The fingerprint after our own last write (or a person's edit); None if the file still needs work.
@@ -30,11 +32,11 @@ class PipelineTarget:
             return None
         return (row.size, row.mtime_ns, row.inode)
 
-    def process(self, rel_path: str) -> None:
-        self._run(rel_path)
+    def process_batch(self, rel_paths: list[str]) -> dict[str, str]:
+        return self._run_batch(rel_paths)
 
-    def _process_now(self, rel_path: str) -> None:
-        process(rel_path, self.ctx)
+    def _process_each(self, rel_paths: list[str]) -> dict[str, str]:
+        return process_each(lambda rel: process(rel, self.ctx), rel_paths)
 
     def forget(self, rel_path: str) -> None:
         self.ctx.store.delete_file(rel_path)

@@ -1,4 +1,4 @@
-"""The watcher service: filesystem events in, one ``target.process`` per finished file out.
+"""The watcher service: filesystem events in, finished files out to ``target.process_batch``.
 
 Threads and who owns what:
 
@@ -7,9 +7,12 @@ Threads and who owns what:
 - one scheduler thread drains the queue, folds each batch into a plan (``fold.py``), applies the
   row moves and deletions at once, tracks candidates until they are quiet (``stability.py``),
   supervises the observer, and hands finished files to a small worker pool;
-- the workers compare the file's fingerprint with the one recorded after our own last write
-  (equal: our own write, or nothing changed: skip) and call ``target.process``. A path is never
-  in two workers at once; the pipeline's per-path lock also guards against the CLI and web jobs.
+- the files that became quiet in one tick go to a worker together (up to ``HAND_OVER_BATCH``), so
+  a burst of arrivals is one batch (in the server: one watcher job) rather than one per file;
+- the workers compare each file's fingerprint with the one recorded after our own last write
+  (equal: our own write, or nothing changed: skip) and call ``target.process_batch`` with the rest.
+  A path is never in two workers at once; the pipeline's per-path lock also guards against the
+  CLI and web jobs.
 
 Nothing is lost while the watcher cannot see: at start, when it is switched back on, and after
 the observer had to be restarted, ``target.catch_up()`` reconciles the store with the folder.
@@ -54,6 +57,19 @@ log = logging.getLogger(__name__)
 
 MAX_BACKOFF = 60.0
 BATCH_LIMIT = 50_000  # fold at least this often during a storm, so memory stays bounded
+HAND_OVER_BATCH = 500  # files handed to one worker at most (one watcher job in the server)
+
+
+def process_each(process_one: Callable[[str], object], rel_paths: list[str]) -> dict[str, str]:
+    """``process_batch`` one file at a time: a failure is noted and logged, the others still run."""
+    failures = {}
+    for rel in rel_paths:
+        try:
+            process_one(rel)
+        except Exception as exc:
+            log.exception("processing %s failed", rel)
+            failures[rel] = str(exc) or type(exc).__name__
+    return failures
 
 
 class WatchTarget(Protocol):
@@ -63,8 +79,8 @@ class WatchTarget(Protocol):
         """(size, mtime_ns, inode) recorded after our own last write or check, or None."""
         ...
 
-    def process(self, rel_path: str) -> None:
-        """Run the pipeline on one file (blocking; may raise)."""
+    def process_batch(self, rel_paths: list[str]) -> dict[str, str]:
+        """Run the pipeline on these files (blocking): {path: error} for those that failed."""
         ...
 
     def forget(self, rel_path: str) -> None:
@@ -308,7 +324,8 @@ class Watcher:
         return signature_of(self.root / rel)
 
     def _hand_over(self, ready: list[str]) -> None:
-        """Quiet candidates that open as archives go to a worker, one worker per path at most."""
+        """Quiet candidates that open as archives go to the workers in batches, one worker per path."""
+        batch = []
         for rel in ready:
             with self._lock:
                 busy = rel in self._in_flight
@@ -322,26 +339,34 @@ class Watcher:
             self._tracker.discard(rel)
             with self._lock:
                 self._in_flight.add(rel)
-            assert self._pool is not None
-            self._pool.submit(self._work, rel)
+            batch.append(rel)
+        assert self._pool is not None
+        for start in range(0, len(batch), HAND_OVER_BATCH):
+            self._pool.submit(self._work, batch[start : start + HAND_OVER_BATCH])
 
     # -- workers ---------------------------------------------------------------------------------
 
-    def _work(self, rel: str) -> None:
+    def _work(self, rels: list[str]) -> None:
+        todo: list[str] = []
         try:
-            current = fingerprint_of(self.root / rel)
-            if current is None or self._is_echo(rel, current):
-                self._count("skipped")
-                return
-            self.target.process(rel)
-            self._count("processed")
-        except Exception as exc:
-            self._count("failed")
-            self._record_error(f"processing {rel} failed: {exc}")
-            log.exception("processing %s failed", rel)
+            for rel in rels:
+                current = fingerprint_of(self.root / rel)
+                if current is None or self._is_echo(rel, current):
+                    self._count("skipped")
+                else:
+                    todo.append(rel)
+            failures = self.target.process_batch(todo) if todo else {}
+            self._count("processed", len(todo) - len(failures))
+            for rel, message in failures.items():
+                self._count("failed")
+                self._record_error(f"processing {rel} failed: {message}")
+        except Exception as exc:  # outside the per-file handling (the store, a bug): the batch failed
+            self._count("failed", len(todo) or len(rels))
+            self._record_error(f"processing {len(rels)} file(s) failed: {exc}")
+            log.exception("processing %d file(s) failed", len(rels))
         finally:
             with self._lock:
-                self._in_flight.discard(rel)
+                self._in_flight.difference_update(rels)
 
     def _is_echo(self, rel: str, current: Fingerprint) -> bool:
         known = self.target.known_fingerprint(rel)
@@ -411,9 +436,9 @@ class Watcher:
     def _is_enabled(self) -> bool:
         return self._enabled
 
-    def _count(self, key: str) -> None:
+    def _count(self, key: str, n: int = 1) -> None:
         with self._lock:
-            self._counts[key] += 1
+            self._counts[key] += n
 
     def _record_error(self, message: str) -> None:
         with self._lock:

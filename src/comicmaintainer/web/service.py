@@ -116,12 +116,17 @@ def build_service(
 
 
 def _folder_watcher(settings: Settings, ctx: Context, engine: JobEngine, bus: EventBus) -> Watcher:
-    """The watcher's finished files become watcher jobs: the same pipeline, after what a person asked for."""
+    """Each batch of finished files becomes one watcher job: the same pipeline, after what a person asked for.
 
-    def run_as_job(rel: str) -> None:
-        job = engine.submit(JobSpec(kind="process", scope="selected", paths=(rel,), source="watcher"))
+    The job records each file's outcome (failures included), so the watcher is told of none.
+    """
+
+    def run_as_job(rel_paths: list[str]) -> dict[str, str]:
+        spec = JobSpec(kind="process", scope="selected", paths=tuple(rel_paths), source="watcher")
+        job = engine.submit(spec)
         while engine.get(job["id"])["status"] not in ("completed", "failed", "cancelled"):
             time.sleep(0.05)  # the watcher's worker waits, so a path is never handed over twice at once
+        return {}
 
     def publish(status: WatcherStatusRecord) -> None:
         state = (
@@ -133,7 +138,7 @@ def _folder_watcher(settings: Settings, ctx: Context, engine: JobEngine, bus: Ev
 
     return Watcher(
         settings.watched_dir,
-        PipelineTarget(ctx, run=run_as_job),
+        PipelineTarget(ctx, run_batch=run_as_job),
         quiet_period=settings.quiet_period,
         polling=settings.watcher_polling,
         polling_interval=settings.polling_interval,
