@@ -128,10 +128,15 @@ SEARCHES = [
 ]
 
 
-@pytest.fixture(params=["keep matches", "read candidates"])
+@pytest.fixture(params=["keep matches", "read candidates", "test every path"])
 def strategy(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Both ways a search page is read: from the kept matches of a narrow search, and, as for a
-    broad search of a large library, from the candidates sorted or the sort index walked."""
+    """Every way a search is counted and its page read, whatever the query: from the kept matches
+    of a narrow search; as for a broad search of a large library, from the candidates sorted or the
+    sort index walked; and with every path tested, as for a query whose trigrams are all common."""
+    if request.param == "test every path":
+        monkeypatch.setattr(store_module, "_CANDIDATE_SHARE", 0.0)
+    else:
+        monkeypatch.setattr(store_module, "_CANDIDATE_SHARE", 1.0)
     if request.param == "read candidates":
         monkeypatch.setattr(store_module, "_SMALL_FILTER", 0)
     return str(request.param)
@@ -275,7 +280,8 @@ def test_query_values_outside_the_contract_are_refused() -> None:
 # recount.
 
 KEPT_SEARCHES = ["chapter 0007", "vol", "saga", "er 01", "s", "brand new", "renamed", "moved away/", "ü"]
-COUNTING = ("count(*)", "SELECT rowid, status FROM files")  # the statements that count a search afresh
+# The statements that count a search afresh: every path tested, or the candidates read.
+COUNTING = ("count(*) FILTER", "files.rowid, files.path, files.status")
 
 
 def statements(store: Store) -> list[str]:
@@ -456,3 +462,93 @@ def test_a_file_written_while_a_search_is_counted_is_counted_once(
     monkeypatch.undo()
     assert files.counts("saga") == FileList(filled).counts("saga")
     assert files.counts("tales") == FileList(filled).counts("tales")
+
+
+# --- how a new search is counted ---
+# A new search reads the candidates of a rare trigram, or tests every path (files_path_status), or,
+# when it contains a kept search whose matches are kept, looks among those matches with no SQL.
+# Each test compares with Python over all rows and tells the way taken from the SQL that ran.
+
+
+def way_counted(seen: list[str]) -> str:
+    counting = [sql for sql in seen if any(marker in sql for marker in COUNTING)]
+    assert len(counting) <= 1, counting
+    if not counting:
+        return "no count"
+    if "CROSS JOIN files" in counting[0]:
+        return "candidates"
+    assert "INDEXED BY files_path_status" in counting[0]
+    return "every path"
+
+
+def assert_counts_match_python(store: Store, files: FileList, search: str) -> None:
+    rows = store.files()
+    counts = files.counts(search)
+    for name in LIST_FILTERS:
+        assert counts[name] == len(expected(rows, FileQuery(search=search, filter=name))), (search, name)
+    query = FileQuery(per_page=20, search=search, filter="processed", sort="size")
+    assert every_page(files, query)[0] == expected(rows, query), search
+
+
+@pytest.mark.parametrize(
+    ("search", "way"),
+    [
+        ("0599", "candidates"),  # '059': 10 of 607 files, under 5 %
+        ("Saga - Chapter 0042", "candidates"),  # its rarest trigram decides, however common the rest
+        ("chapter 0", "every path"),  # every trigram is in almost every path
+        ("tales", "every path"),  # a third of the files
+        ("ta", "every path"),  # under 3 characters: no trigram
+        ("qqq", "candidates"),  # none: an empty list of candidates
+    ],
+)
+def test_a_new_search_reads_candidates_only_when_a_trigram_is_rare(
+    filled: Store, search: str, way: str
+) -> None:
+    files = FileList(filled)
+    seen = statements(filled)
+    assert_counts_match_python(filled, files, search)
+    assert way_counted(seen) == way
+
+
+def test_a_trigram_bunched_in_rowids_is_counted_before_it_is_trusted(store: Store) -> None:
+    # Rowids follow the order of insertion. 'Zebra' is in the first 90 of 2,000 paths, so its first
+    # entries make it look held by every file; 'Yak' is in the last 1,000, so they make it look rare.
+    def folder(i: int) -> str:
+        return "Zebra" if i < 90 else "Yak" if i >= 1000 else "Plain"
+
+    store.bulk_upsert(
+        [FileRow(f"{folder(i)} {i:04d}/File {i:04d}.cbz", status=STATUSES[i % 10]) for i in range(2000)]
+    )
+    for search, way in (("zebra", "candidates"), ("yak", "every path")):
+        files = FileList(store)
+        seen = statements(store)
+        assert_counts_match_python(store, files, search)
+        assert way_counted(seen) == way, search
+
+
+def test_a_search_containing_a_kept_one_looks_among_its_matches(
+    filled: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store_module, "_CANDIDATE_SHARE", 1.0)  # so "chapter 00" keeps its matches
+    files = FileList(filled)
+    assert_counts_match_python(filled, files, "chapter 00")
+    assert_counts_match_python(filled, files, "ta")  # every path tested: no matches kept
+    seen = statements(filled)
+    for search in ("chapter 001", "CHAPTER 0012", "saga - chapter 00", "Chapter 00%", "tales - chapter 00"):
+        assert_counts_match_python(filled, files, search)
+    assert way_counted(seen) == "no count"
+    assert not [sql for sql in seen if "file_search" in sql]  # nor any trigram looked up
+
+    filled.mark(
+        "Elsewhere/Brand New - Chapter 0015.cbz", status=Status.PROCESSED
+    )  # replayed into "chapter 00"
+    filled.move_file(
+        "Series 000 Saga/Series 000 Saga - Chapter 0015.cbz", "Series 000 Saga/Renamed Chapter.cbz"
+    )
+    assert_counts_match_python(filled, files, "chapter 0015")
+    assert way_counted(seen) == "no count"
+
+    for search in ("ter 00", "tales"):  # contained in a kept search, or containing one with no matches kept
+        seen.clear()
+        assert_counts_match_python(filled, files, search)
+        assert way_counted(seen) == "candidates", search

@@ -816,21 +816,28 @@ def _job_item_row(row: sqlite3.Row) -> JobItemRow:
 
 
 # --- file list ---
-# The web page's file list (migrations 0003, 0004): one page of rows for a search, filter and sort,
+# The web page's file list (migrations 0003 to 0006): one page of rows for a search, filter and sort,
 # the count beside every filter, and the folders. Counts without a search come from
 # ``file_counts``, which triggers keep exact, so they cost no scan however large the library.
 #
 # A search is a case-insensitive substring of the relative path (folder and file name), decided by
-# LIKE (which folds ASCII letters). A query of 3 characters or more first asks the trigram index
-# ``file_search`` for the files holding its rarest trigram, and only those rows are checked; a
-# shorter one scans. How many files hold each trigram is remembered by the FileList for all its
-# threads: it only guides the choice of candidates, so a slightly old count does no harm.
+# LIKE (which folds ASCII letters). A new search reads as few rows as it can, one of two ways:
+# - the candidates of its rarest trigram, from the trigram index ``file_search`` (0004), each row
+#   then looked up by rowid and tested, when that trigram is held by few files;
+# - else every path, in order, in the narrow index ``files_path_status`` (0006): for a query under
+#   3 characters, or one whose trigrams are all common ("chapter 00"), whose candidates would be
+#   most of the library, each a lookup in the wide table.
+# How common a trigram is, is estimated from the first entries of its list of files (cheap, and
+# remembered by the FileList for all its threads); the lowest estimates are then counted exactly,
+# but never past the number of candidates worth reading.
 #
-# Each thread keeps the searches it counted (rows per status, and the matches when few), so paging
-# and changing the filter or sort do not count again. After any commit (``PRAGMA data_version``)
-# it replays the log of changed files (``file_changes``, 0005) into them, testing each changed
-# path as LIKE would: a running job's commits cost a short read, not a recount. A thread counts
-# again only after a large bulk_upsert, or when it fell too far behind the log.
+# Each thread keeps the searches it counted (rows per status, and the matches with their paths
+# when few), so paging and changing the filter or sort do not count again. After any commit
+# (``PRAGMA data_version``) it replays the log of changed files (``file_changes``, 0005) into them,
+# testing each changed path as LIKE would: a running job's commits cost a short read, not a
+# recount. A thread counts again only after a large bulk_upsert, or when it fell too far behind
+# the log. A new search containing a kept one whose matches are kept (typing "chapter 0007" after
+# "chapter 000") is not counted at all: its matches are among those, tested in Python.
 #
 # The page itself is read one of two ways, whichever reads fewer rows: the candidates, sorted; or
 # the sort order's index walked from the start until the page is full, which is cheap when the
@@ -875,11 +882,22 @@ PER_PAGE_RANGE = (10, 500)
 _SMALL_FILTER = 5000
 _COUNTS_CACHE_SIZE = 32  # searches kept per thread; the oldest goes first
 _TRIGRAM = 3
-# Looking up how common a trigram is walks the list of files holding it: 2-6 ms for a trigram in
-# most of 100,000 paths ("cha", "ser"). A long query checks this many; the counts are remembered.
-_MAX_TRIGRAM_LOOKUPS = 16
-# Remembered trigram counts are forgotten when the library grew or shrank by more than a tenth
-# since they were looked up, or after this many seconds.
+# A long query's trigrams are weighed at most this many, spread over it, both ends included.
+_MAX_TRIGRAMS = 16
+# Counting the files holding a trigram walks its whole list: 2-6 ms for one held by most of 100,000
+# paths ("cha", "ser"). Its first entries, in rowid order, give an estimate instead: this many
+# cost a few hundredths of a millisecond, and fewer than this many is an exact count.
+_TRIGRAM_SAMPLE = 64
+# An estimate misses when a trigram's files are bunched in one range of rowids (one series added in
+# one go), so the lowest estimates are counted exactly, each only up to the candidates worth
+# reading: this many.
+_EXACT_COUNTS = 2
+# The candidates of a trigram held by more than this share of the library cost more than testing
+# every path in files_path_status: each candidate is a lookup in the wide files table, about as
+# costly as testing 15 paths in order (measured at 100,000 files, page cache cold).
+_CANDIDATE_SHARE = 0.05
+# Estimates are forgotten when the library grew or shrank by more than a tenth since they were
+# made, or after this many seconds.
 _TRIGRAM_COUNTS_SECONDS = 600.0
 # More changes than this since a thread's searches were counted: counting again is as cheap.
 _MAX_REPLAY = 2000
@@ -888,7 +906,14 @@ _MAX_REPLAY = 2000
 _BULK_ROWS = 1000
 # LIKE folds only the ASCII letters; str.lower would also fold "Ü" or the Kelvin sign.
 _LIKE_FOLD = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
-_UNKNOWN_COUNT = 1 << 62
+# The condition deciding a search; the candidates' count joins files to file_search, which also
+# has a column "path".
+_LIKE = "path LIKE :pattern ESCAPE '\\'"
+_JOINED_LIKE = "files." + _LIKE
+_CANDIDATE_ROWS = "file_search CROSS JOIN files NOT INDEXED ON files.rowid = file_search.rowid"
+_CANDIDATES = "rowid IN (SELECT rowid FROM file_search WHERE file_search MATCH :trigram)"
+# A search's rows per status in one pass, with no temporary table to group them in.
+_BY_STATUS = ", ".join(f"count(*) FILTER (WHERE status = '{s.value}') AS {s.value}" for s in Status)
 # About how many index entries can be read in the time of one row lookup (measured: about 12).
 _INDEX_ENTRIES_PER_ROW = 10
 
@@ -946,19 +971,24 @@ class _Change:
         return cls(row["file_rowid"], _folded(*old), _folded(*new))
 
 
+def _like_fold(text: str) -> str:
+    """``text`` folded as LIKE folds it: ASCII letters only (``lower`` is that, and faster, for ASCII)."""
+    return text.lower() if text.isascii() else text.translate(_LIKE_FOLD)
+
+
 def _folded(path: str | None, status: str) -> tuple[str, str] | None:
-    return None if path is None else (path.translate(_LIKE_FOLD), status)
+    return None if path is None else (_like_fold(path), status)
 
 
 @dataclass
 class _Searched:
     """What one search found, kept current by replaying changes: its SQL, its rows per status, and
-    its matches (rowid → status) when few."""
+    its matches (rowid → (path folded as LIKE folds it, status)) when few."""
 
     search: _Search
     needle: str  # the query as LIKE compares it
     by_status: dict[str, int]
-    matches: dict[int, str] | None
+    matches: dict[int, tuple[str, str]] | None
 
     def replay(self, change: _Change) -> None:
         if change.old is not None and self.needle in change.old[0]:
@@ -970,7 +1000,7 @@ class _Searched:
             status = change.new[1]
             self.by_status[status] = self.by_status.get(status, 0) + 1
             if self.matches is not None:
-                self.matches[change.rowid] = status
+                self.matches[change.rowid] = change.new
 
 
 @dataclass
@@ -983,7 +1013,8 @@ class _Searches:
 
 
 class _TrigramCounts:
-    """How many files hold each trigram, shared by a FileList's threads."""
+    """About how many files hold each trigram, shared by a FileList's threads (exact under
+    ``_TRIGRAM_SAMPLE``)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -992,7 +1023,7 @@ class _TrigramCounts:
         self._since: float | None = None
 
     def current(self, library: int) -> dict[str, int]:
-        """The remembered counts; forgotten first if the library size moved by a tenth, or they are old."""
+        """The remembered estimates; forgotten first if the library size moved by a tenth, or they are old."""
         with self._lock:
             now = time.monotonic()
             moved = abs(library - self._library) > self._library // 10
@@ -1042,9 +1073,10 @@ class FileList:
             with self._store._snapshot():  # the log position and any new count are of one state
                 self._catch_up(searches)
                 if search not in searches.by_query:
+                    found = _narrowed(searches, search) or self._count(search)
                     if len(searches.by_query) >= _COUNTS_CACHE_SIZE:
                         del searches.by_query[next(iter(searches.by_query))]
-                    searches.by_query[search] = self._count(search)
+                    searches.by_query[search] = found
             searches.version = version
         return searches.by_query[search]
 
@@ -1077,17 +1109,25 @@ class FileList:
     def _count(self, search: str) -> _Searched:
         """Count ``search`` afresh: its matches when the candidates are few, else its rows per status."""
         found = self._search(search)
-        needle = search.translate(_LIKE_FOLD)
-        where = " AND ".join(filter(None, (found.candidates, found.like)))
-        source = "files NOT INDEXED"  # rowid lookups of the candidates, or one scan; never an index
+        needle = _like_fold(search)
         # Every piece of the SQL is a constant of this module; the user's text is a parameter.
-        if found.candidate_count <= _SMALL_FILTER:  # keep the matches: a page then reads only those
-            sql = f"SELECT rowid, status FROM {source} WHERE {where}"  # noqa: S608  # nosec B608
-            matches = {rowid: status for rowid, status in self._store._read(sql, found.params)}
-            return _Searched(found, needle, dict(Counter(matches.values())), matches)
-        sql = f"SELECT status, count(*) FROM {source} WHERE {where} GROUP BY status"  # noqa: S608  # nosec B608
-        by_status = {status: n for status, n in self._store._read(sql, found.params)}
-        return _Searched(found, needle, by_status, None)
+        if found.candidates is None:
+            sql = f"SELECT {_BY_STATUS} FROM files INDEXED BY files_path_status WHERE {_LIKE}"  # noqa: S608  # nosec B608
+        elif found.candidate_count <= _SMALL_FILTER:  # keep the matches: a page then reads only those
+            sql = (
+                f"SELECT files.rowid, files.path, files.status FROM {_CANDIDATE_ROWS}"  # noqa: S608  # nosec B608
+                f" WHERE file_search MATCH :trigram AND {_JOINED_LIKE}"
+            )
+            rows = self._store._read(sql, found.params)
+            matches = {rowid: (_like_fold(path), status) for rowid, path, status in rows}
+            return _Searched(found, needle, _by_status(matches), matches)
+        else:
+            sql = (
+                f"SELECT {_BY_STATUS} FROM {_CANDIDATE_ROWS}"  # noqa: S608  # nosec B608
+                f" WHERE file_search MATCH :trigram AND {_JOINED_LIKE}"
+            )
+        row = self._store._read(sql, found.params)[0]
+        return _Searched(found, needle, {status.value: row[status.value] for status in Status}, None)
 
     def _status_counts(self) -> dict[str, int]:
         return {status: n for status, n in self._store._read("SELECT status, n FROM file_counts")}
@@ -1100,7 +1140,7 @@ class FileList:
         if searched.matches is not None:
             ids = [
                 rowid
-                for rowid, row_status in searched.matches.items()
+                for rowid, (_path, row_status) in searched.matches.items()
                 if status is None or row_status == status
             ]
             library = sum(self._status_counts().values())
@@ -1120,52 +1160,67 @@ class FileList:
             params["status"] = status.value
         if walk_cost < found.candidate_count or found.candidates is None:
             source = f"files INDEXED BY {_SORT_INDEX[query.sort]}"
-            if walk_cost >= library:  # few matches and no candidates: one scan, then a sort
-                source = "files NOT INDEXED"
+            if walk_cost >= library:  # few matches and no candidates: test every path, sort the matches
+                source = "files INDEXED BY files_path_status"
         else:
             source = "files NOT INDEXED"
             where.insert(0, found.candidates)
         return _select(source, where, query), params
 
     def _search(self, search: str) -> _Search:
-        """The LIKE for ``search`` and, for 3 characters or more, the rowids of its rarest trigram."""
-        escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        like, params = "path LIKE :pattern ESCAPE '\\'", {"pattern": f"%{escaped}%"}
+        """The LIKE for ``search`` and, when a trigram of it is rare enough, that trigram's files."""
+        params = _like_params(search)
         library = sum(self._status_counts().values())
-        rarest = self._rarest_trigram(search, library)
-        if rarest is None:
-            return _Search(like, params, None, library)
-        trigram, count = rarest
-        params["trigram"] = '"' + trigram.replace('"', '""') + '"'  # an FTS5 string: "" is a quote
-        candidates = "rowid IN (SELECT rowid FROM file_search WHERE file_search MATCH :trigram)"
-        return _Search(like, params, candidates, min(count, library))
+        chosen = self._candidate_trigram(search, library)
+        if chosen is None:
+            return _Search(_LIKE, params, None, library)
+        trigram, count = chosen
+        params["trigram"] = _fts_string(trigram)
+        return _Search(_LIKE, params, _CANDIDATES, min(count, library))
 
-    def _rarest_trigram(self, search: str, library: int) -> tuple[str, int] | None:
-        """The trigram of ``search`` held by the fewest files, with that number; None if too short.
+    def _candidate_trigram(self, search: str, library: int) -> tuple[str, int] | None:
+        """The trigram of ``search`` held by the fewest files, and their number, if below
+        ``_CANDIDATE_SHARE`` of the library; None to test every path instead.
 
-        Counts come from the index's vocabulary, whose terms are folded to lower case. Only ASCII
-        letters fold the same way in Python, so a trigram with other characters the vocabulary does
-        not know is assumed common, never absent: the index itself still tokenizes it for MATCH.
+        The trigrams are taken from the query with ASCII letters folded, as LIKE folds them; the
+        index folds the rest itself, so a file LIKE matches holds each of them as the index sees it.
         """
-        folded = search.lower()
+        folded = _like_fold(search)
         trigrams = list(dict.fromkeys(folded[i : i + _TRIGRAM] for i in range(len(folded) - _TRIGRAM + 1)))
-        if not trigrams:
-            return None
-        if len(trigrams) > _MAX_TRIGRAM_LOOKUPS:  # spread over the query, both ends included
-            last, picks = len(trigrams) - 1, _MAX_TRIGRAM_LOOKUPS - 1
+        if len(trigrams) > _MAX_TRIGRAMS:  # spread over the query, both ends included
+            last, picks = len(trigrams) - 1, _MAX_TRIGRAMS - 1
             trigrams = list(dict.fromkeys(trigrams[round(i * last / picks)] for i in range(picks + 1)))
-        best: tuple[str, int] | None = None
+        if not trigrams or library == 0:
+            return None
         known = self._trigrams.current(library)
-        for trigram in trigrams:
-            count = known.get(trigram)
-            if count is None:
-                rows = self._store._read("SELECT doc FROM file_search_terms WHERE term = ?", (trigram,))
-                count = known[trigram] = rows[0][0] if rows else (0 if trigram.isascii() else _UNKNOWN_COUNT)
-            if best is None or count < best[1]:
+        unknown = [trigram for trigram in trigrams if trigram not in known]
+        if unknown:
+            last_rowid = self._store._read("SELECT coalesce(max(rowid), 0) FROM files")[0][0]
+            for trigram in unknown:
+                known[trigram] = self._estimate(trigram, library, last_rowid)
+        best: tuple[str, int] | None = None
+        for trigram in sorted(trigrams, key=lambda t: known[t])[:_EXACT_COUNTS]:
+            below = best[1] if best else max(1, int(library * _CANDIDATE_SHARE))
+            count = known[trigram]
+            if count >= _TRIGRAM_SAMPLE:  # an estimate: count, but only as far as is worth it
+                sql = "SELECT count(*) FROM (SELECT rowid FROM file_search WHERE file_search MATCH ? LIMIT ?)"
+                count = self._store._read(sql, (_fts_string(trigram), below))[0][0]
+                known[trigram] = count if count < below else max(known[trigram], below)
+            if count < below:
                 best = (trigram, count)
-            if count == 0:
-                break
         return best
+
+    def _estimate(self, trigram: str, library: int, last_rowid: int) -> int:
+        """About how many files hold ``trigram``, from the rowids of the first few (exact if fewer).
+
+        Rowids run from 1 to about ``last_rowid``: if the first ``_TRIGRAM_SAMPLE`` files holding the
+        trigram end at rowid r, about that many are in every r rowids.
+        """
+        sql = "SELECT rowid FROM file_search WHERE file_search MATCH ? ORDER BY rowid LIMIT ?"
+        rows = self._store._read(sql, (_fts_string(trigram), _TRIGRAM_SAMPLE))
+        if len(rows) < _TRIGRAM_SAMPLE:
+            return len(rows)
+        return min(library, _TRIGRAM_SAMPLE * last_rowid // max(rows[-1][0], 1))
 
     def _searches(self) -> _Searches:
         searches: _Searches | None = getattr(self._local, "searches", None)
@@ -1194,6 +1249,38 @@ def _select(source: str, where: list[str], query: FileQuery) -> str:
     condition = f" WHERE {' AND '.join(where)}" if where else ""
     # Every piece is a constant of this module; values are parameters.
     return f"SELECT * FROM {source}{condition} ORDER BY {order} LIMIT :limit OFFSET :offset"  # noqa: S608  # nosec B608
+
+
+def _narrowed(searches: _Searches, search: str) -> _Searched | None:
+    """``search`` found among the kept matches of a search it contains, if there is one."""
+    needle = _like_fold(search)
+    within = [
+        kept.matches
+        for kept in searches.by_query.values()
+        if kept.matches is not None and kept.needle in needle
+    ]
+    if not within:
+        return None
+    fewest = min(within, key=len)
+    matches = {rowid: row for rowid, row in fewest.items() if needle in row[0]}
+    # No candidates: the SQL serves only a page whose matches are unknown, never the case here.
+    found = _Search(_LIKE, _like_params(search), None, len(fewest))
+    return _Searched(found, needle, _by_status(matches), matches)
+
+
+def _by_status(matches: dict[int, tuple[str, str]]) -> dict[str, int]:
+    return dict(Counter(status for _path, status in matches.values()))
+
+
+def _like_params(search: str) -> dict[str, Any]:
+    """The LIKE pattern of ``search``: its text anywhere, with LIKE's wildcards escaped."""
+    escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return {"pattern": f"%{escaped}%"}
+
+
+def _fts_string(text: str) -> str:
+    """``text`` as one FTS5 string, matched as it is (``""`` is a quote inside)."""
+    return '"' + text.replace('"', '""') + '"'
 
 
 def _filter_counts(by_status: dict[str, int]) -> dict[str, int]:
