@@ -552,3 +552,20 @@ def test_a_search_containing_a_kept_one_looks_among_its_matches(
         seen.clear()
         assert_counts_match_python(filled, files, search)
         assert way_counted(seen) == "candidates", search
+
+
+def test_kept_matches_are_bounded_per_thread(filled: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past the limit of kept matches the oldest searches are forgotten (and counted again if asked)."""
+    monkeypatch.setattr(store_module, "_CANDIDATE_SHARE", 1.0)  # every search keeps its matches
+    files = FileList(filled)
+    first, second = "chapter 0007", "chapter 0008"
+    assert_counts_match_python(filled, files, first)
+    kept = files.counts(first)["all"]
+    assert kept > 0
+    monkeypatch.setattr(store_module, "_MAX_KEPT_MATCHES", kept + kept // 2)  # room for one of them
+    assert_counts_match_python(filled, files, second)
+    seen = statements(filled)
+    assert_counts_match_python(filled, files, second)
+    assert recounts(seen) == 0, "the newest search is kept"
+    assert_counts_match_python(filled, files, first)
+    assert recounts(seen) == 1, "the oldest was forgotten, so it is counted again"

@@ -881,6 +881,7 @@ PER_PAGE_RANGE = (10, 500)
 # are then a minority.
 _SMALL_FILTER = 5000
 _COUNTS_CACHE_SIZE = 32  # searches kept per thread; the oldest goes first
+_MAX_KEPT_MATCHES = 10_000  # matches (with their paths) kept per thread: about 1.5 MB
 _TRIGRAM = 3
 # A long query's trigrams are weighed at most this many, spread over it, both ends included.
 _MAX_TRIGRAMS = 16
@@ -1011,6 +1012,15 @@ class _Searches:
     seq: int = 0
     by_query: dict[str, _Searched] = field(default_factory=dict)
 
+    def trim(self) -> None:
+        """Forget the oldest searches beyond the count limit, or while too many matches are kept
+        (each keeps its paths: the server reads on up to 40 threads, each with its own)."""
+        while len(self.by_query) > 1 and (
+            len(self.by_query) > _COUNTS_CACHE_SIZE
+            or sum(len(s.matches or ()) for s in self.by_query.values()) > _MAX_KEPT_MATCHES
+        ):
+            del self.by_query[next(iter(self.by_query))]
+
 
 class _TrigramCounts:
     """About how many files hold each trigram, shared by a FileList's threads (exact under
@@ -1074,9 +1084,8 @@ class FileList:
                 self._catch_up(searches)
                 if search not in searches.by_query:
                     found = _narrowed(searches, search) or self._count(search)
-                    if len(searches.by_query) >= _COUNTS_CACHE_SIZE:
-                        del searches.by_query[next(iter(searches.by_query))]
                     searches.by_query[search] = found
+                    searches.trim()
             searches.version = version
         return searches.by_query[search]
 
