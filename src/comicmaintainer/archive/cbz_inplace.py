@@ -25,8 +25,8 @@ write to such an archive is as cheap as any later one, and leaves ComicInfo.xml 
 
 A kill between 3 and 5 leaves a record; ``journal.recover`` (at start-up) or
 ``journal.recover_path`` (before the next write to that file) then either sees the finished new
-tail (and head) and just clears the record, or puts the old bytes and length back. An I/O error or a full
-disk during step 4 is rolled back at once from the same record and reported as
+tail (and head) and just clears the record, or puts the old bytes and length back. An I/O error
+or a full disk during step 4 is rolled back at once from the same record and reported as
 ``ArchiveError`` (the archive is then exactly as before). Pages are never written: every byte
 of page data stays where and as it was. If ComicInfo.xml already holds the same XML, nothing
 is written at all (the mtime does not change either).
@@ -34,7 +34,7 @@ is written at all (the mtime does not change either).
 Cost: a few reads at the end of the file, the central directory (about 80 bytes per entry), a
 record of twice the tail (and head), two disk flushes. Nothing depends on the size of the pages.
 
-Why no slack or padding: the whole tail is rewritten on each write, so a longer XML just makes
+Why the tail needs no slack: the whole tail is rewritten on each write, so a longer XML just makes
 the file grow by a few bytes and a shorter one makes it shrink; the journal records the length.
 There is exactly one ComicInfo.xml local header at any time, so a reader that walks local headers
 sequentially sees only the current one.
