@@ -569,3 +569,16 @@ def test_kept_matches_are_bounded_per_thread(filled: Store, monkeypatch: pytest.
     assert recounts(seen) == 0, "the newest search is kept"
     assert_counts_match_python(filled, files, first)
     assert recounts(seen) == 1, "the oldest was forgotten, so it is counted again"
+
+
+def test_a_search_counted_on_one_thread_is_kept_for_the_others(filled: Store) -> None:
+    """The server answers each request on whichever worker thread is free."""
+    files = FileList(filled)
+    with ThreadPoolExecutor(max_workers=1) as worker:
+        worker.submit(assert_searches_match_python, filled, files, KEPT_SEARCHES).result()
+    seen = statements(filled)  # this thread's own read connection
+    assert_searches_match_python(filled, files, KEPT_SEARCHES)
+    assert recounts(seen) == 0
+    change_rows(filled)
+    assert_searches_match_python(filled, files, KEPT_SEARCHES)
+    assert recounts(seen) == 0, "changes are replayed, whichever thread counted"

@@ -831,13 +831,16 @@ def _job_item_row(row: sqlite3.Row) -> JobItemRow:
 # remembered by the FileList for all its threads); the lowest estimates are then counted exactly,
 # but never past the number of candidates worth reading.
 #
-# Each thread keeps the searches it counted (rows per status, and the matches with their paths
-# when few), so paging and changing the filter or sort do not count again. After any commit
+# The FileList keeps the searches it counted (rows per status, and the matches with their paths
+# when few) for all its threads, since the server answers each request on whichever worker thread
+# is free; so paging and changing the filter or sort do not count again. After any commit
 # (``PRAGMA data_version``) it replays the log of changed files (``file_changes``, 0005) into them,
 # testing each changed path as LIKE would: a running job's commits cost a short read, not a
-# recount. A thread counts again only after a large bulk_upsert, or when it fell too far behind
-# the log. A new search containing a kept one whose matches are kept (typing "chapter 0007" after
-# "chapter 000") is not counted at all: its matches are among those, tested in Python.
+# recount. It counts again only after a large bulk_upsert, or when it fell too far behind the
+# log. Searches go one at a time (a lock): each reads in a snapshot taken under the lock, so every
+# snapshot is at least as new as the state the kept searches were brought to. A new search
+# containing a kept one whose matches are kept (typing "chapter 0007" after "chapter 000") is not
+# counted at all: its matches are among those, tested in Python.
 #
 # The page itself is read one of two ways, whichever reads fewer rows: the candidates, sorted; or
 # the sort order's index walked from the start until the page is full, which is cheap when the
@@ -880,8 +883,8 @@ PER_PAGE_RANGE = (10, 500)
 # one walks the sort order's index and skips the other statuses, which stays cheap because they
 # are then a minority.
 _SMALL_FILTER = 5000
-_COUNTS_CACHE_SIZE = 32  # searches kept per thread; the oldest goes first
-_MAX_KEPT_MATCHES = 10_000  # matches (with their paths) kept per thread: about 1.5 MB
+_COUNTS_CACHE_SIZE = 32  # searches kept; the oldest goes first
+_MAX_KEPT_MATCHES = 10_000  # matches (with their paths) kept: about 1.5 MB
 _TRIGRAM = 3
 # A long query's trigrams are weighed at most this many, spread over it, both ends included.
 _MAX_TRIGRAMS = 16
@@ -1006,15 +1009,13 @@ class _Searched:
 
 @dataclass
 class _Searches:
-    """One thread's counted searches, all as of change log entry ``seq``."""
+    """The counted searches, all as of change log entry ``seq``."""
 
-    version: int | None = None  # PRAGMA data_version when last brought up to date
     seq: int = 0
     by_query: dict[str, _Searched] = field(default_factory=dict)
 
     def trim(self) -> None:
-        """Forget the oldest searches beyond the count limit, or while too many matches are kept
-        (each keeps its paths: the server reads on up to 40 threads, each with its own)."""
+        """Forget the oldest searches beyond the count limit, or while too many matches are kept."""
         while len(self.by_query) > 1 and (
             len(self.by_query) > _COUNTS_CACHE_SIZE
             or sum(len(s.matches or ()) for s in self.by_query.values()) > _MAX_KEPT_MATCHES
@@ -1047,10 +1048,18 @@ class FileList:
 
     def __init__(self, store: Store) -> None:
         self._store = store
-        self._local = threading.local()
+        self._local = threading.local()  # PRAGMA data_version as this thread's connection last saw it
         self._trigrams = _TrigramCounts()
+        self._kept = _Searches()
+        self._searching = threading.RLock()
 
     def page(self, query: FileQuery) -> FilePage:
+        if query.search:
+            with self._searching:  # the kept search's matches must not change while the page is read
+                return self._page(query)
+        return self._page(query)
+
+    def _page(self, query: FileQuery) -> FilePage:
         counts = self.counts(query.search)
         total = counts[query.filter]
         status = LIST_FILTERS[query.filter]
@@ -1068,7 +1077,8 @@ class FileList:
         """Rows per filter name for ``search`` ("" for all files)."""
         if not search:
             return _filter_counts(self._status_counts())
-        return _filter_counts(self._searched(search).by_status)
+        with self._searching:
+            return _filter_counts(self._searched(search).by_status)
 
     def folders(self) -> list[tuple[str, int]]:
         """(folder, number of files) for every folder holding files, by name ignoring case."""
@@ -1077,16 +1087,18 @@ class FileList:
 
     def _searched(self, search: str) -> _Searched:
         """The search's SQL, counts and (when few) matches: counted once, then kept current."""
-        searches = self._searches()
+        searches = self._kept
         version = self._store._reader().execute("PRAGMA data_version").fetchone()[0]
-        if version != searches.version or search not in searches.by_query:
+        # Unchanged since this thread last brought the searches up to date: nothing was committed
+        # since, and other threads can only have brought them further.
+        if version != getattr(self._local, "version", None) or search not in searches.by_query:
             with self._store._snapshot():  # the log position and any new count are of one state
                 self._catch_up(searches)
                 if search not in searches.by_query:
                     found = _narrowed(searches, search) or self._count(search)
                     searches.by_query[search] = found
                     searches.trim()
-            searches.version = version
+            self._local.version = version
         return searches.by_query[search]
 
     def _catch_up(self, searches: _Searches) -> None:
@@ -1230,12 +1242,6 @@ class FileList:
         if len(rows) < _TRIGRAM_SAMPLE:
             return len(rows)
         return min(library, _TRIGRAM_SAMPLE * last_rowid // max(rows[-1][0], 1))
-
-    def _searches(self) -> _Searches:
-        searches: _Searches | None = getattr(self._local, "searches", None)
-        if searches is None:
-            searches = self._local.searches = _Searches()
-        return searches
 
 
 def _plain_page_sql(query: FileQuery, status: Status | None, total: int) -> tuple[str, dict[str, Any]]:
