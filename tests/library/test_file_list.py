@@ -554,7 +554,7 @@ def test_a_search_containing_a_kept_one_looks_among_its_matches(
         assert way_counted(seen) == "candidates", search
 
 
-def test_kept_matches_are_bounded_per_thread(filled: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_kept_matches_are_bounded(filled: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     """Past the limit of kept matches the oldest searches are forgotten (and counted again if asked)."""
     monkeypatch.setattr(store_module, "_CANDIDATE_SHARE", 1.0)  # every search keeps its matches
     files = FileList(filled)
