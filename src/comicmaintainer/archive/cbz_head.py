@@ -34,6 +34,8 @@ from comicmaintainer.archive.cbz_tail import (
     CentralRecord,
     ZipLayout,
     entry_end,
+    extra_block,
+    least_end,
     local_header,
 )
 
@@ -43,7 +45,6 @@ PADDING_ID = 0xD935
 _BLOCK_HEAD = struct.Struct("<2H")  # extra-field block: id, size
 _MAX_EXTRA = 0xFFFF
 _MAX32 = 0xFFFFFFFF
-_LFH_FIXED = 30
 _EXTRA_LENGTH_AT = 28  # in a local header
 # In a central record: the two sizes, name and extra lengths, the local header's offset; fixed size.
 _CDH_SIZES_AT, _CDH_NAME_LENGTH_AT, _CDH_OFFSET_AT, _CDH_FIXED = 20, 28, 42, 46
@@ -80,8 +81,9 @@ def plan(f: BinaryIO, layout: ZipLayout, info: CentralRecord) -> HeadRewrite | N
     local = local_header(f, info.header_offset)
     if local is None or local.name != COMICINFO:
         return _no("ComicInfo.xml's local header does not match its central record")
-    data_start = following.header_offset + _LFH_FIXED + len(header.name) + len(header.extra)
-    extra_length = data_start - info.header_offset - _LFH_FIXED - len(header.name)
+    fixed_and_name = len(header.fixed) + len(header.name)
+    data_start = following.header_offset + fixed_and_name + len(header.extra)
+    extra_length = data_start - info.header_offset - fixed_and_name
     padding = extra_length - len(header.extra) - _BLOCK_HEAD.size
     if padding < 0 or extra_length > _MAX_EXTRA:
         return _no("the gap to the next entry does not fit one extra field")
@@ -95,10 +97,7 @@ def plan(f: BinaryIO, layout: ZipLayout, info: CentralRecord) -> HeadRewrite | N
 def _sequential(ordered: list[CentralRecord], cd_offset: int) -> bool:
     """No two entries share a header and none can reach into the next (a cheap lower bound)."""
     bounds = [r.header_offset for r in ordered[1:]] + [cd_offset]
-    return all(
-        r.header_offset + _LFH_FIXED + len(r.name) + r.compressed_size <= bound
-        for r, bound in zip(ordered, bounds, strict=True)
-    )
+    return all(least_end(r) <= bound for r, bound in zip(ordered, bounds, strict=True))
 
 
 def _ends_by(f: BinaryIO, record: CentralRecord, offset: int) -> bool:
@@ -119,23 +118,13 @@ def _pointed_at(record: CentralRecord, offset: int) -> CentralRecord | None:
         struct.pack_into("<L", raw, _CDH_OFFSET_AT, offset)
     else:
         name_length, extra_length = struct.unpack_from("<2H", raw, _CDH_NAME_LENGTH_AT)
-        at = _zip64_value_at(raw, _CDH_FIXED + name_length, extra_length, sizes.count(_MAX32))
-        if at is None:
+        extra_start = _CDH_FIXED + name_length
+        block = extra_block(bytes(raw[extra_start : extra_start + extra_length]), _ZIP64_ID)
+        at = 8 * sizes.count(_MAX32)  # the offset comes after the sizes that are marked
+        if block is None or at + 8 > block[1]:
             return None
-        struct.pack_into("<Q", raw, at, offset)
+        struct.pack_into("<Q", raw, extra_start + block[0] + at, offset)
     return record._replace(header_offset=offset, raw=bytes(raw))
-
-
-def _zip64_value_at(raw: bytearray, start: int, length: int, index: int) -> int | None:
-    """Where the ``index``-th 8-byte value of the ZIP64 extra block sits in ``raw``."""
-    pos, end = start, start + length
-    while pos + _BLOCK_HEAD.size <= end:
-        block_id, size = _BLOCK_HEAD.unpack_from(raw, pos)
-        if block_id == _ZIP64_ID:
-            at = pos + _BLOCK_HEAD.size + 8 * index
-            return at if at + 8 <= min(end, pos + _BLOCK_HEAD.size + size) else None
-        pos += _BLOCK_HEAD.size + size
-    return None
 
 
 def _no(reason: str) -> HeadRewrite | None:

@@ -73,7 +73,6 @@ logger = logging.getLogger(__name__)
 
 # Bytes just before the rewritten region that recovery compares to make sure the file is still ours.
 GUARD_SIZE = 4096
-_LFH_FIXED = 30
 _PIECE = 64 * 1024
 _COMICINFO_FOLDED = cbz_tail.COMICINFO.lower()
 
@@ -214,7 +213,7 @@ def _all_end_before(f: BinaryIO, records: list[cbz_tail.CentralRecord], offset: 
     if not records:
         return True
     # A cheap lower bound from the central directory for every entry ...
-    if any(r.header_offset + _LFH_FIXED + len(r.name) + r.compressed_size > offset for r in records):
+    if any(cbz_tail.least_end(r) > offset for r in records):
         return False
     # ... and the exact end (local extra field, data descriptor) of the one just before ``offset``.
     last = max(records, key=lambda r: r.header_offset)

@@ -188,13 +188,25 @@ def _zip64_values(
 
 
 def _extra_field(extra: bytes, header_id: int) -> bytes | None:
+    found = extra_block(extra, header_id)
+    return None if found is None else extra[found[0] : found[0] + found[1]]
+
+
+def extra_block(extra: bytes, header_id: int) -> tuple[int, int] | None:
+    """(start, size) of the data of the extra-field block ``header_id`` in ``extra``, if any."""
     pos = 0
     while pos + 4 <= len(extra):
         hid, size = struct.unpack_from("<2H", extra, pos)
         if hid == header_id:
-            return extra[pos + 4 : pos + 4 + size]
+            return pos + 4, min(size, len(extra) - pos - 4)
         pos += 4 + size
     return None
+
+
+def least_end(record: CentralRecord) -> int:
+    """Where an entry's data ends at the earliest, from its central record alone (no local extra
+    field, no data descriptor): a cheap check that entries do not reach into one another."""
+    return record.header_offset + _LFH.size + len(record.name) + record.compressed_size
 
 
 def entry_end(f: BinaryIO, record: CentralRecord) -> int | None:
