@@ -89,15 +89,19 @@ def _printable(head: bytes) -> str:
     return "".join(chr(b) if 32 <= b < 127 else "." for b in head)
 
 
+def _read_error(exc: OSError, path: Path) -> ArchiveError:
+    if isinstance(exc, FileNotFoundError):
+        return FileVanished(f"file not found: {path.name}")
+    return ArchiveError(f"cannot read {path.name}: {exc.strerror or exc}")
+
+
 def check_format(path: Path) -> Format:
     """The archive's format, or ArchiveError for a missing, empty or non-archive file."""
     try:
         with open(path, "rb") as handle:
             head = handle.read(8)
-    except FileNotFoundError:
-        raise FileVanished(f"file not found: {path.name}") from None
     except OSError as exc:
-        raise ArchiveError(f"cannot read {path.name}: {exc.strerror or exc}") from None
+        raise _read_error(exc, path) from None
     if not head:
         raise CorruptArchive("empty file")
     fmt = sniff(head)
@@ -113,10 +117,8 @@ def read_archive(path: Path) -> ArchiveInfo:
     reader = _read_zip if fmt == "zip" else _read_rar
     try:
         pages, identities, raw = reader(path)
-    except FileNotFoundError:
-        raise FileVanished(f"file not found: {path.name}") from None
     except OSError as exc:
-        raise ArchiveError(f"cannot read {path.name}: {exc.strerror or exc}") from None
+        raise _read_error(exc, path) from None
     if not pages:
         raise CorruptArchive("archive holds no images")
     metadata = parse_comicinfo(raw) if raw is not None else GenericMetadata()
