@@ -12,7 +12,8 @@ and without ZIP64 end records; an old ComicInfo.xml too large to cover in place 
 atomic copy writes it); plus (unless ``--quick``) an archive of 65,540 entries.
 
 Then the failures that are not kills: a full disk (RLIMIT_FSIZE in the child, and a 2 MB tmpfs
-when mounting one is allowed) and an I/O error injected at a step of the in-place write. The
+when mounting one is allowed) and an I/O error injected at a step of the in-place write, the
+archive's flush included (it runs after the call returned: its error is logged, not raised). The
 archive must be unchanged and the child must report the error.
 
 Prints the count of broken archives and exits 1 if there is any.
@@ -23,6 +24,7 @@ from __future__ import annotations
 import argparse
 import errno
 import gc
+import logging
 import os
 import random
 import resource
@@ -51,7 +53,7 @@ from tests.archive_inplace import (  # noqa: E402
     walk_local_headers,
 )
 
-from comicmaintainer.archive import cbz_write, journal  # noqa: E402
+from comicmaintainer.archive import cbz_write, journal, unflushed  # noqa: E402
 from comicmaintainer.archive.cbz_inplace import write_comicinfo_inplace  # noqa: E402
 from comicmaintainer.archive.errors import ArchiveError  # noqa: E402
 
@@ -99,11 +101,14 @@ def build_templates(root: Path, quick: bool) -> list[Template]:
 def write_tags(
     path: Path, xml: bytes, journal_dir: Path, fail_at: str | None = None, notify_fd: int | None = None
 ) -> dict[str, float]:
-    """What the pipeline does: in place when possible, else the full atomic copy.
+    """What the pipeline does: in place when possible, else the full atomic copy; then wait for
+    the in-place write's flush, which runs after the call returns.
 
-    Returns when each step of an in-place write was reached (seconds from the start).
+    Returns when each step of an in-place write was reached (seconds from the start). A flush
+    that fails is not raised to the caller (it has returned) but logged: that line is raised here.
     """
     start, marks = time.perf_counter(), {}
+    flush_errors = _LoggedErrors()
 
     def hook(step: str) -> None:
         marks[step] = time.perf_counter() - start
@@ -112,10 +117,24 @@ def write_tags(
         if step == fail_at:
             raise OSError(errno.EIO, "Input/output error")
 
+    logging.getLogger("comicmaintainer.archive.cbz_inplace").addHandler(flush_errors)
     if not write_comicinfo_inplace(path, xml, journal_dir, step_hook=hook):
         cbz_write.write_comicinfo(path, xml)
+    marks["returned"] = time.perf_counter() - start
+    unflushed.wait_all()
     marks["end"] = time.perf_counter() - start
+    if flush_errors.lines:
+        raise ArchiveError(flush_errors.lines[0])
     return marks
+
+
+class _LoggedErrors(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
 
 
 @dataclass
@@ -259,7 +278,7 @@ def failure_trial(t: Template, work: Path, mode: str, rng: random.Random) -> lis
     if mode == "full disk":
         child = start_child(trial, work / "journal", xml, fsize=len(before) + 100)
     else:
-        steps = ["tail_partly_written", "tail_written", "file_synced"]
+        steps = ["tail_partly_written", "tail_written", "flush_started"]
         covers_old_info = t.name.startswith(("info-first", "info-middle"))
         step = rng.choice(steps + (["head_written"] if covers_old_info else []))
         child = start_child(trial, work / "journal", xml, fail_at=step)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from comicapi.comicarchive import ComicArchive
 
-from comicmaintainer.archive import journal
+from comicmaintainer.archive import journal, unflushed
 from comicmaintainer.archive.cbz_inplace import write_comicinfo_inplace
 from comicmaintainer.archive.errors import ArchiveError
 from tests.archive_inplace import (
@@ -48,6 +48,7 @@ def test_write_in_place(tmp_path: Path, info: str, compression: int) -> None:
     assert write_comicinfo_inplace(path, xml, tmp_path / "journal") is True
     assert_whole(path, pages, xml)
     assert ComicArchive(path).read_tags("cr").series == "New Series"
+    unflushed.wait_all()  # the archive's flush, then the record's clearing, follow the call
     assert journal.pending(tmp_path / "journal") == []
 
 

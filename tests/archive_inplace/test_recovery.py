@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from comicmaintainer.archive import journal
+from comicmaintainer.archive import journal, unflushed
 from comicmaintainer.archive.cbz_inplace import write_comicinfo_inplace
 from comicmaintainer.archive.errors import ArchiveError
 from tests.archive_inplace import OLD_XML, build_cbz, new_xml, page_hashes, read_info, tool_errors
@@ -24,10 +24,20 @@ STEPS = [
     "tail_partly_written",
     "tail_written",
     "truncated",
+    "flush_started",
     "file_synced",
     "journal_removed",
 ]
-HEAD_STEPS = ["journal_written", "tail_partly_written", "tail_written", "head_written", "file_synced"]
+HEAD_STEPS = [
+    "journal_written",
+    "tail_partly_written",
+    "tail_written",
+    "head_written",
+    "flush_started",
+    "file_synced",
+]
+# Steps of the flush that follows the call, on a thread of its own.
+FLUSH_STEPS = ("flush_started", "file_synced", "journal_removed")
 
 
 class SimulatedCrash(BaseException):
@@ -43,8 +53,13 @@ def crash_at(step: str):  # noqa: ANN201 - a small closure factory
 
 
 def crashed_write(path: Path, jdir: Path, xml: bytes, step: str) -> None:
-    with pytest.raises(SimulatedCrash):
-        write_comicinfo_inplace(path, xml, jdir, step_hook=crash_at(step))
+    """A write that stops for good at ``step``, in the call or in the flush that follows it."""
+    if step not in FLUSH_STEPS:
+        with pytest.raises(SimulatedCrash):
+            write_comicinfo_inplace(path, xml, jdir, step_hook=crash_at(step))
+        return
+    assert write_comicinfo_inplace(path, xml, jdir, step_hook=crash_at(step))
+    unflushed.wait_all()  # the flush thread stopped at ``step``
 
 
 # Growing XML reaches every step but "truncated"; shrinking XML reaches every step. With
@@ -60,6 +75,7 @@ EXPECTED = {
     "tail_partly_written": "rolled_back",
     "head_written": "completed",
     "truncated": "completed",
+    "flush_started": "completed",
     "file_synced": "completed",
     "journal_removed": None,
 }
@@ -106,6 +122,7 @@ def test_next_write_recovers_first(tmp_path: Path) -> None:
     assert write_comicinfo_inplace(path, new_xml("Next"), jdir)
     assert read_info(path) == new_xml("Next")
     assert tool_errors(path) == []
+    unflushed.wait_all()
     assert journal.pending(jdir) == []
 
 
@@ -182,6 +199,8 @@ def test_record_back_after_a_lost_clear_is_dropped(tmp_path: Path) -> None:
             saved.append((_slot_with_record(jdir), _slot_with_record(jdir).read_bytes()))
 
     assert write_comicinfo_inplace(path, new_xml("New"), jdir, step_hook=keep_record)
+    unflushed.wait_all()
+    assert saved, "the flush reached file_synced"
     for slot, data in saved:
         slot.write_bytes(data)
     assert [o.action for o in journal.recover(jdir)] == ["completed"]
@@ -198,6 +217,7 @@ def test_only_the_newest_record_of_an_archive_is_replayed(tmp_path: Path) -> Non
             saved.append(_slot_with_record(jdir).read_bytes())
 
     assert write_comicinfo_inplace(path, new_xml("First"), jdir, step_hook=keep_record)
+    unflushed.wait_all()
     crashed_write(path, jdir, new_xml("Second", 3000), "tail_partly_written")
     (jdir / "slot-09.undo").write_bytes(saved[0])  # the first write's record, come back
     outcomes = journal.recover(jdir)

@@ -22,6 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from comicmaintainer.archive import unflushed
+
 _AT_FDCWD = -100
 _RENAME_NOREPLACE = 1
 _TEMP_MARK = ".cm-tmp-"
@@ -169,6 +171,7 @@ def rename_no_replace(src: Path, dst: Path) -> None:
     Both folders are fsynced afterwards.
     """
     src, dst = Path(src), Path(dst)
+    unflushed.wait(src)  # an in-place write's record names ``src``: it must be cleared first
     try:
         _place_no_replace(src, dst)
     except OSError as exc:

@@ -13,9 +13,11 @@ none, where the central directory starts):
    ComicInfo.xml record last, end records (ZIP64 ones kept or added when needed), comment kept;
 3. store an undo record (old tail, original length, new tail, guard bytes) in a free journal
    slot and fdatasync it (``journal.free_slot``, ``Slot.store``);
-4. write the new tail over the old one (in pieces of 64 KiB), truncate if it got shorter,
-   fdatasync the archive;
-5. clear the slot (see ``journal`` for why that needs no flush).
+4. write the new tail over the old one (in pieces of 64 KiB), truncate if it got shorter, and
+   return;
+5. just after, on a thread of its own (``unflushed``), fdatasync the archive and clear the slot
+   (see ``journal`` for why clearing needs no flush). Renames and later writes of the same file
+   wait for this step, so the record always finds its file.
 
 When ComicInfo.xml is *not* last (often it is first), the tail starts at the central directory
 instead: the new ComicInfo.xml is appended there, and the old entry is covered by a new local
@@ -23,16 +25,20 @@ header for the entry after it, padded up to that entry's unmoved data (``cbz_hea
 is a second, small region in the same undo record and written in the same step 4. So the first
 write to such an archive is as cheap as any later one, and leaves ComicInfo.xml last.
 
-A kill between 3 and 5 leaves a record; ``journal.recover`` (at start-up) or
-``journal.recover_path`` (before the next write to that file) then either sees the finished new
-tail (and head) and just clears the record, or puts the old bytes and length back. An I/O error
-or a full disk during step 4 is rolled back at once from the same record and reported as
-``ArchiveError`` (the archive is then exactly as before). Pages are never written: every byte
-of page data stays where and as it was. If ComicInfo.xml already holds the same XML, nothing
-is written at all (the mtime does not change either).
+A kill or a power cut between 3 and the end of 5 leaves a record; ``journal.recover`` (at
+start-up) or ``journal.recover_path`` (before the next write to that file) then either sees the
+finished new tail (and head) and just clears the record, or puts the old bytes and length back.
+An I/O error or a full disk during step 4 is rolled back at once from the same record and
+reported as ``ArchiveError`` (the archive is then exactly as before). An error of the flush in
+step 5 comes after the caller was told the tags are written: the old bytes are put back all the
+same, and the error is logged; the archive's size and time then differ from what the caller
+recorded, so the watcher sees it as changed and processes it again. Pages are never written:
+every byte of page data stays where and as it was. If ComicInfo.xml already holds the same XML,
+nothing is written at all (the mtime does not change either).
 
 Cost: a few reads at the end of the file, the central directory (about 80 bytes per entry), a
-record of twice the tail (and head), two disk flushes. Nothing depends on the size of the pages.
+record of twice the tail (and head), one disk flush before the call returns and one after.
+Nothing depends on the size of the pages.
 
 Why the tail needs no slack: the whole tail is rewritten on each write, so a longer XML just makes
 the file grow by a few bytes and a shorter one makes it shrink; the journal records the length.
@@ -56,6 +62,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import logging
 import os
 import zlib
@@ -64,9 +71,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, NoReturn
 
-from comicmaintainer.archive import cbz_head, cbz_tail
+from comicmaintainer.archive import cbz_head, cbz_tail, unflushed
 from comicmaintainer.archive.errors import ArchiveError
-from comicmaintainer.archive.journal import Slot, UndoRecord, free_slot, new_record, recover_path, undo
+from comicmaintainer.archive.journal import (
+    Slot,
+    UndoRecord,
+    clear_record,
+    free_slot,
+    new_record,
+    recover_path,
+    undo,
+)
 from comicmaintainer.archive.reader import is_comicinfo_name
 
 logger = logging.getLogger(__name__)
@@ -90,6 +105,7 @@ def write_comicinfo_inplace(
     ``step_hook`` is for tests: it is called with the name of each step as it completes.
     """
     path = Path(path).resolve()
+    unflushed.wait(path)  # the previous write's head must be on disk before this one covers it
     _recover_first(path, journal_dir)
     try:
         f = open(path, "r+b")  # noqa: SIM115 - closed in the finally below
@@ -229,7 +245,12 @@ def _write(fd: int, record: UndoRecord, journal_dir: Path, hook: StepHook) -> No
             _overwrite(fd, record, slot, hook)
     except OSError as exc:  # from taking a slot or storing the record: the archive is untouched
         raise ArchiveError(f"cannot save the undo journal for {record.path.name}: {_reason(exc)}") from exc
-    hook("journal_removed")
+    try:
+        archive = os.dup(fd)  # the flush thread's own: ``fd`` is closed when the caller returns
+    except OSError:
+        _flush(fd, record, slot.path, hook, close=False)  # no descriptor to spare: flush now
+        return
+    unflushed.flush_later(record.path, functools.partial(_flush, archive, record, slot.path, hook))
 
 
 def _overwrite(fd: int, record: UndoRecord, slot: Slot, hook: StepHook) -> None:
@@ -247,14 +268,29 @@ def _overwrite(fd: int, record: UndoRecord, slot: Slot, hook: StepHook) -> None:
         if record.new_length < record.old_length:
             os.ftruncate(fd, record.new_length)
             hook("truncated")
-        os.fdatasync(fd)  # data and length: all a reader needs
-        hook("file_synced")
     except OSError as exc:
         _roll_back_now(record, slot, exc)
+
+
+def _flush(fd: int, record: UndoRecord, slot_path: Path, hook: StepHook, close: bool = True) -> None:
+    """After the write: make the archive durable, then clear its record (on the flush thread)."""
     try:
-        slot.clear()
-    except OSError as exc:  # the archive is complete and durable; recovery clears the record later
-        logger.warning("could not clear undo record %s: %s", slot.path, exc)
+        try:
+            hook("flush_started")  # tests: an OSError here stands for a failed flush
+            os.fdatasync(fd)  # data and length: all a reader needs
+        except OSError as exc:
+            _roll_back_late(record, slot_path, exc)
+            return
+        hook("file_synced")
+        try:
+            clear_record(slot_path, record.sequence)
+        except OSError as exc:  # the archive is complete and durable; recovery clears the record later
+            logger.warning("could not clear undo record %s: %s", slot_path, exc)
+            return
+        hook("journal_removed")
+    finally:
+        if close:
+            os.close(fd)
 
 
 def _roll_back_now(record: UndoRecord, slot: Slot, exc: OSError) -> NoReturn:
@@ -268,6 +304,23 @@ def _roll_back_now(record: UndoRecord, slot: Slot, exc: OSError) -> NoReturn:
     with contextlib.suppress(OSError):
         slot.clear()
     raise ArchiveError(f"writing tags to {name} failed ({reason}); the archive is unchanged") from exc
+
+
+def _roll_back_late(record: UndoRecord, slot_path: Path, exc: OSError) -> None:
+    """The flush failed after the caller was told the write was done: put the old bytes back."""
+    reason, name = _reason(exc), record.path.name
+    outcome = undo(record, keep_finished=False)
+    if outcome.action == "failed":
+        logger.error(
+            "tags written to %s did not reach the disk (%s); rollback pending (%s)",
+            name,
+            reason,
+            outcome.detail,
+        )
+        return
+    with contextlib.suppress(OSError):
+        clear_record(slot_path, record.sequence)
+    logger.error("tags written to %s did not reach the disk (%s); the old tags are back", name, reason)
 
 
 def _pwrite_all(fd: int, data: bytes, offset: int) -> None:

@@ -40,6 +40,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, BinaryIO
 
+from comicmaintainer.archive import unflushed
 from comicmaintainer.archive.atomic import Fingerprint, fingerprint, fsync_dir, temp_path_beside
 from comicmaintainer.archive.cbz_inplace import write_comicinfo_inplace
 from comicmaintainer.archive.errors import (
@@ -89,6 +90,7 @@ def remove_comicinfo(path: Path, *, journal_dir: Path | None = None) -> None:
 
 
 def _rewrite(path: Path, xml: bytes | None) -> None:
+    unflushed.wait(path)  # the copy replaces the file an in-place write's record names
     if check_format(path) != "zip":
         raise UnsupportedArchive(f"only zip archives can be written: {path.name} is not a zip")
     try:

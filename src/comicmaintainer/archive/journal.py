@@ -18,7 +18,8 @@ write to the next, because a durable write into a file that already exists costs
 takes a free slot with an exclusive ``flock`` (so threads and processes never share one), writes
 its record over the old content and fdatasyncs it before touching the archive. A record whose
 checksum fails was cut short while being written: its archive was never touched. Once the
-archive is durable the slot's magic bytes are zeroed, without a flush: a record that comes back
+archive is durable (its flush runs on a thread of its own after the write returns, see
+``unflushed``; ``clear_record``) the slot's magic bytes are zeroed, without a flush: a record that comes back
 after a power cut is found finished (new tail in place) and cleared then. Writes to one archive
 are serialised by the caller, so when several records name one archive only the newest (highest
 sequence number) can be unfinished; the older ones are just cleared.
@@ -180,6 +181,22 @@ def free_slot(journal_dir: Path) -> Iterator[Slot]:
         finally:
             os.close(slot.fd)  # also drops the lock
     raise OSError(f"all {_MAX_SLOTS} undo journal slots are busy")
+
+
+def clear_record(slot_path: Path, sequence: int) -> None:
+    """Clear the slot if it still holds the record numbered ``sequence`` (waits for its lock).
+
+    Another thread or process may have settled and cleared it meanwhile, and a new write may then
+    have taken the slot: its record must stay.
+    """
+    fd = os.open(slot_path, os.O_RDWR | os.O_CLOEXEC)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        header = _header(_pread_all(fd, 0, _HEAD.size))
+        if header is not None and header[1] == sequence:
+            Slot(slot_path, fd).clear()
+    finally:
+        os.close(fd)  # also drops the lock
 
 
 def _lock_slot(path: Path, create: bool) -> Slot | None:
