@@ -262,10 +262,31 @@ def recover(journal_dir: Path) -> list[RecoveryOutcome]:
 
 
 def recover_path(path: Path, journal_dir: Path) -> RecoveryOutcome | None:
-    """Recover ``path`` if it has a pending record; ``None`` when there is none."""
-    target = Path(path).resolve()
-    outcomes = _recover_where(Path(journal_dir), lambda p: p == target, report_unfinished=False)
+    """Recover ``path`` (resolved, as writers record it) if it has a pending record; ``None`` when
+    there is none."""
+    if not any(_may_name(slot, os.fsencode(path)) for slot in _slot_paths(Path(journal_dir))):
+        return None  # the common case, found without taking any slot's lock
+    outcomes = _recover_where(Path(journal_dir), lambda p: p == path, report_unfinished=False)
     return outcomes[0] if outcomes else None
+
+
+def _slot_paths(journal_dir: Path) -> list[Path]:
+    try:
+        with os.scandir(journal_dir) as entries:
+            return [Path(e.path) for e in entries if e.name.startswith("slot-") and e.name.endswith(".undo")]
+    except OSError:  # no journal folder (yet), or none that can be listed: taking a slot says why
+        return []
+
+
+def _may_name(slot_path: Path, raw_path: bytes) -> bool:
+    """True when the slot's record, read without its lock, may be one of ``raw_path``."""
+    fd = os.open(slot_path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        start = _pread_all(fd, 0, _HEAD.size + len(raw_path))
+    finally:
+        os.close(fd)
+    header = _header(start)
+    return header is not None and start[header[0] : header[0] + len(raw_path)] == raw_path
 
 
 def _recover_where(
