@@ -8,15 +8,17 @@ in-process, page of 100, for combinations of search, filter, sort, direction and
 Three "cold" columns time the first call after a commit (the read connection's page cache then
 starts empty):
 
-- "new query": a query this FileList has never seen (a new FileList per case, so no search is
-  kept and no trigram count is known): the search is counted from scratch;
+- "new query": a query this FileList has never counted, on a FileList already serving (its path
+  index built by ``warm``, as the server does at start-up, and the earlier cases' searches kept):
+  the search is counted from scratch;
 - "after commit": the query was asked before, then a commit that changed no file (a job's
   progress); ``--repeat`` samples, p50 and p95;
 - "after 10 marked": the query was asked before, then 10 unprocessed files were marked processed,
   one commit each, in path order as a running job does; ``--repeat`` samples, p50 and p95.
 
 "warm" repeats the same call with no commit between, as when a person pages through results or
-changes the sort. Searches of 3 characters or more use the trigram index; a shorter one scans.
+changes the sort. After the table, the time ``warm`` took to build the path index at each size,
+and the memory it holds (traced in a second build).
 
 ``--scan N`` then builds a tree of N empty ``.cbz`` files in a temp folder and times
 ``scanner.scan`` into an empty store (no archive is opened by a scan). Prints Markdown tables.
@@ -30,6 +32,7 @@ import random
 import statistics
 import tempfile
 import time
+import tracemalloc
 from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
@@ -106,13 +109,21 @@ class Result(NamedTuple):
     warm: list[float]
 
 
-def bench_size(size: int, repeat: int) -> list[Result]:
+class Built(NamedTuple):
+    size: int
+    ms: float
+    megabytes: float
+
+
+def bench_size(size: int, repeat: int) -> tuple[list[Result], Built]:
     results = []
     with tempfile.TemporaryDirectory() as tmp, Store(Path(tmp) / "bench.db") as store:
         fill(store, size)
         job = job_order(store)
+        built = bench_warm(store, size)
+        files = FileList(store)
+        files.warm()  # serving: the path index built, as at the server's start-up
         for name, query in CASES:
-            files = FileList(store)  # knows no search and no trigram yet
             call = partial(files.page, query)
             store.set_kv("bench", "tick", time.time())
             new = timed(call, 1)[0]
@@ -120,7 +131,21 @@ def bench_size(size: int, repeat: int) -> list[Result]:
             after_marked = [first_call_after(partial(mark, store, job, 10), call) for _ in range(repeat)]
             warm = timed(call, repeat)
             results.append(Result(name, size, new, after_commit, after_marked, warm))
-    return results
+    return results, built
+
+
+def bench_warm(store: Store, size: int) -> Built:
+    """How long ``warm`` takes to build the path index, and the memory the index holds."""
+    start = time.perf_counter()
+    FileList(store).warm()
+    took = (time.perf_counter() - start) * 1000
+    tracemalloc.start()
+    files = FileList(store)
+    files.warm()
+    held = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    del files
+    return Built(size, took, held / 1e6)
 
 
 def tick(store: Store) -> None:
@@ -177,12 +202,20 @@ def main() -> None:
         " | warm p50 | warm p95 |"
     )
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    builds = []
     for size in (int(s) for s in args.sizes.split(",")):
-        for r in bench_size(size, args.repeat):
+        results, built = bench_size(size, args.repeat)
+        builds.append(built)
+        for r in results:
             cells = [r.new]
             for times in (r.after_commit, r.after_marked, r.warm):
                 cells += [statistics.median(times), p95(times)]
             print(f"| {r.case} | {r.size:,} | " + " | ".join(f"{ms:.2f}" for ms in cells) + " |", flush=True)
+    print()
+    print("| path index (warm) | files | build ms | memory MB |")
+    print("| --- | ---: | ---: | ---: |")
+    for b in builds:
+        print(f"| built | {b.size:,} | {b.ms:.0f} | {b.megabytes:.1f} |")
     if args.scan:
         made, took, found = bench_scan(args.scan)
         print()

@@ -16,11 +16,9 @@ import json
 import posixpath
 import re
 import sqlite3
-import string
 import threading
 import time
 import weakref
-from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -28,6 +26,8 @@ from enum import StrEnum
 from importlib import resources
 from pathlib import Path
 from typing import Any
+
+from comicmaintainer.library.path_index import PathIndex, like_fold
 
 # Pragmas, in one place.
 # - journal_mode=WAL: readers see a consistent snapshot while the single writer commits.
@@ -233,9 +233,9 @@ class Store:
         batch = list(rows)
         now = time.time()
         with self._write() as conn:
-            # A small batch goes through the triggers like any write; a large one (a first scan)
-            # is indexed in one statement and resets the readers' cached searches.
-            paused = _search_index_paused(conn) if len(batch) >= _BULK_ROWS else nullcontext()
+            # A small batch goes through the change log like any write; a large one (a first scan)
+            # stays out of it and resets the readers' kept searches.
+            paused = _change_log_paused(conn) if len(batch) >= _BULK_ROWS else nullcontext()
             with paused:
                 conn.executemany(_UPSERT_SQL, (_file_params(row, now) for row in batch))
 
@@ -816,35 +816,32 @@ def _job_item_row(row: sqlite3.Row) -> JobItemRow:
 
 
 # --- file list ---
-# The web page's file list (migrations 0003 to 0006): one page of rows for a search, filter and sort,
+# The web page's file list (migrations 0003 to 0007): one page of rows for a search, filter and sort,
 # the count beside every filter, and the folders. Counts without a search come from
 # ``file_counts``, which triggers keep exact, so they cost no scan however large the library.
 #
 # A search is a case-insensitive substring of the relative path (folder and file name), decided by
-# LIKE (which folds ASCII letters). A new search reads as few rows as it can, one of two ways:
-# - the candidates of its rarest trigram, from the trigram index ``file_search`` (0004), each row
-#   then looked up by rowid and tested, when that trigram is held by few files;
-# - else every path, in order, in the narrow index ``files_path_status`` (0006): for a query under
-#   3 characters, or one whose trigrams are all common ("chapter 00"), whose candidates would be
-#   most of the library, each a lookup in the wide table.
-# How common a trigram is, is estimated from the first entries of its list of files (cheap, and
-# remembered by the FileList for all its threads); the lowest estimates are then counted exactly,
-# but never past the number of candidates worth reading.
+# LIKE (which folds ASCII letters). A new search is counted in memory by the FileList's
+# ``PathIndex`` (library/path_index.py: every path and status, held so that a search costs a few
+# ``str.count`` calls), which also lists the matches when they are few. The index is built from
+# the narrow index ``files_path_status`` (0006) on the first search, or by ``warm`` when the
+# server starts; until it is ready, a new search tests every path in ``files_path_status`` in SQL.
 #
-# The FileList keeps the searches it counted (rows per status, and the matches with their paths
-# when few) for all its threads, since the server answers each request on whichever worker thread
-# is free; so paging and changing the filter or sort do not count again. After any commit
-# (``PRAGMA data_version``) it replays the log of changed files (``file_changes``, 0005) into them,
-# testing each changed path as LIKE would: a running job's commits cost a short read, not a
-# recount. It counts again only after a large bulk_upsert, or when it fell too far behind the
-# log. Searches go one at a time (a lock): each reads in a snapshot taken under the lock, so every
-# snapshot is at least as new as the state the kept searches were brought to. A new search
-# containing a kept one whose matches are kept (typing "chapter 0007" after "chapter 000") is not
-# counted at all: its matches are among those, tested in Python.
+# The FileList keeps the searches it counted (rows per status, and the matches' rowids when few)
+# for all its threads, since the server answers each request on whichever worker thread is free;
+# so paging and changing the filter or sort do not count again. After any commit
+# (``PRAGMA data_version``), the next list request, with a search or not, replays the log of
+# changed files (``file_changes``, 0005) into them, testing each changed path as LIKE would, and
+# into the path index: a running job's commits cost a short read, not a recount nor a rebuild. A
+# kept search is counted again after a large bulk_upsert, or when it fell too far behind the log;
+# the index is then built again, in a thread of its own, as it is when it holds too many changes.
+# Searches and replays go one at a time (a lock): each reads in a snapshot taken under the lock,
+# so every snapshot is at least as new as the state the kept searches and the index were brought to.
 #
-# The page itself is read one of two ways, whichever reads fewer rows: the candidates, sorted; or
-# the sort order's index walked from the start until the page is full, which is cheap when the
-# matches are a large part of the library (1 row in 3 matching: 300 rows read for a page of 100).
+# The page itself is read one of two ways, whichever reads fewer rows: the known matches by rowid,
+# sorted; or the sort order's index walked from the start until the page is full, testing LIKE,
+# which is cheap when the matches are a large part of the library (1 row in 3 matching: 300 rows
+# read for a page of 100).
 
 LIST_FILTERS: dict[str, Status | None] = {
     "all": None,
@@ -881,45 +878,29 @@ _RARE_STATUSES = (Status.DUPLICATE, Status.NEEDS_ATTENTION)
 PER_PAGE_RANGE = (10, 500)
 # A filter matching fewer rows than this is read through the status index and sorted; a larger
 # one walks the sort order's index and skips the other statuses, which stays cheap because they
-# are then a minority.
+# are then a minority. A search with no more matches than this keeps their rowids.
 _SMALL_FILTER = 5000
 _COUNTS_CACHE_SIZE = 32  # searches kept; the oldest goes first
-_MAX_KEPT_MATCHES = 10_000  # matches (with their paths) kept: about 1.5 MB
-_TRIGRAM = 3
-# A long query's trigrams are weighed at most this many, spread over it, both ends included.
-_MAX_TRIGRAMS = 16
-# Counting the files holding a trigram walks its whole list: 2-6 ms for one held by most of 100,000
-# paths ("cha", "ser"). Its first entries, in rowid order, give an estimate instead: this many
-# cost a few hundredths of a millisecond, and fewer than this many is an exact count.
-_TRIGRAM_SAMPLE = 64
-# An estimate misses when a trigram's files are bunched in one range of rowids (one series added in
-# one go), so the lowest estimates are counted exactly, each only up to the candidates worth
-# reading: this many.
-_EXACT_COUNTS = 2
-# The candidates of a trigram held by more than this share of the library cost more than testing
-# every path in files_path_status: each candidate is a lookup in the wide files table, about as
-# costly as testing 15 paths in order (measured at 100,000 files, page cache cold).
-_CANDIDATE_SHARE = 0.05
-# Estimates are forgotten when the library grew or shrank by more than a tenth since they were
-# made, or after this many seconds.
-_TRIGRAM_COUNTS_SECONDS = 600.0
-# More changes than this since a thread's searches were counted: counting again is as cheap.
+_MAX_KEPT_MATCHES = 10_000  # matches (rowid and status) kept in all
+# More changes than this since the searches were counted: counting again is as cheap.
 _MAX_REPLAY = 2000
+# The path index holding more changes than this (or than a tenth of the library) is built again, in
+# the background: every new search also searches them (up to 2 ms for 5,000), and while a build
+# runs (1-3 s at 100,000 files, giving way to requests) requests take about twice as long.
+_INDEX_CHANGES = 5000
 # A bulk_upsert of this many rows is left out of the change log (a first scan would write one entry
-# per file) and resets every thread's searches instead.
+# per file) and resets every kept search and the path index instead.
 _BULK_ROWS = 1000
-# LIKE folds only the ASCII letters; str.lower would also fold "Ü" or the Kelvin sign.
-_LIKE_FOLD = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
-# The condition deciding a search; the candidates' count joins files to file_search, which also
-# has a column "path".
+# The condition deciding a search in SQL: a page whose matches are not known, or a new search
+# before the path index is ready.
 _LIKE = "path LIKE :pattern ESCAPE '\\'"
-_JOINED_LIKE = "files." + _LIKE
-_CANDIDATE_ROWS = "file_search CROSS JOIN files NOT INDEXED ON files.rowid = file_search.rowid"
-_CANDIDATES = "rowid IN (SELECT rowid FROM file_search WHERE file_search MATCH :trigram)"
 # A search's rows per status in one pass, with no temporary table to group them in.
 _BY_STATUS = ", ".join(f"count(*) FILTER (WHERE status = '{s.value}') AS {s.value}" for s in Status)
 # About how many index entries can be read in the time of one row lookup (measured: about 12).
 _INDEX_ENTRIES_PER_ROW = 10
+# About how many known matches can be handed to SQLite by rowid (JSON out and in) in the time of
+# reading one row to test it.
+_IDS_PER_ROW = 5
 
 
 @dataclass(frozen=True)
@@ -951,16 +932,6 @@ class FilePage:
 
 
 @dataclass(frozen=True)
-class _Search:
-    """A search as SQL: the LIKE that decides, and the trigram index's candidates when it has some."""
-
-    like: str
-    params: dict[str, Any]
-    candidates: str | None  # SQL condition narrowing files to the index's candidates; None: scan
-    candidate_count: int  # rows the candidates condition lets through (the library size when None)
-
-
-@dataclass(frozen=True)
 class _Change:
     """One entry of the change log: a file before and after, as (path folded as LIKE folds it,
     status), None when it did not exist."""
@@ -970,29 +941,24 @@ class _Change:
     new: tuple[str, str] | None
 
     @classmethod
-    def of(cls, row: sqlite3.Row) -> _Change:
-        old, new = (row["old_path"], row["old_status"]), (row["new_path"], row["new_status"])
-        return cls(row["file_rowid"], _folded(*old), _folded(*new))
-
-
-def _like_fold(text: str) -> str:
-    """``text`` folded as LIKE folds it: ASCII letters only (``lower`` is that, and faster, for ASCII)."""
-    return text.lower() if text.isascii() else text.translate(_LIKE_FOLD)
+    def of(
+        cls, file_rowid: int, old_path: str | None, old_status: str, new_path: str | None, new_status: str
+    ) -> _Change:
+        return cls(file_rowid, _folded(old_path, old_status), _folded(new_path, new_status))
 
 
 def _folded(path: str | None, status: str) -> tuple[str, str] | None:
-    return None if path is None else (_like_fold(path), status)
+    return None if path is None else (like_fold(path), status)
 
 
 @dataclass
 class _Searched:
-    """What one search found, kept current by replaying changes: its SQL, its rows per status, and
-    its matches (rowid → (path folded as LIKE folds it, status)) when few."""
+    """What one search found, kept current by replaying changes: its rows per status, and its
+    matches (rowid → status) when few."""
 
-    search: _Search
     needle: str  # the query as LIKE compares it
     by_status: dict[str, int]
-    matches: dict[int, tuple[str, str]] | None
+    matches: dict[int, str] | None
 
     def replay(self, change: _Change) -> None:
         if change.old is not None and self.needle in change.old[0]:
@@ -1004,7 +970,7 @@ class _Searched:
             status = change.new[1]
             self.by_status[status] = self.by_status.get(status, 0) + 1
             if self.matches is not None:
-                self.matches[change.rowid] = change.new
+                self.matches[change.rowid] = status
 
 
 @dataclass
@@ -1023,24 +989,22 @@ class _Searches:
             del self.by_query[next(iter(self.by_query))]
 
 
-class _TrigramCounts:
-    """About how many files hold each trigram, shared by a FileList's threads (exact under
-    ``_TRIGRAM_SAMPLE``)."""
+@dataclass
+class _Paths:
+    """The FileList's path index, current as of change log entry ``seq``. None until built, and
+    again after a reset or after falling behind the log, until built anew."""
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._counts: dict[str, int] = {}
-        self._library = 0
-        self._since: float | None = None
+    index: PathIndex | None = None
+    seq: int = 0
+    built: bool = False  # once, by the first search or warm(); later ones in the background
+    building: bool = False  # a thread is building one: new searches are counted in SQL
 
-    def current(self, library: int) -> dict[str, int]:
-        """The remembered estimates; forgotten first if the library size moved by a tenth, or they are old."""
-        with self._lock:
-            now = time.monotonic()
-            moved = abs(library - self._library) > self._library // 10
-            if self._since is None or moved or now - self._since > _TRIGRAM_COUNTS_SECONDS:
-                self._counts, self._library, self._since = {}, library, now
-            return self._counts
+    @property
+    def stale(self) -> bool:
+        """None, or holding so many changes that every search pays for testing them."""
+        if self.index is None:
+            return True
+        return self.index.changes > min(_INDEX_CHANGES, max(100, self.index.size // 10))
 
 
 class FileList:
@@ -1049,14 +1013,17 @@ class FileList:
     def __init__(self, store: Store) -> None:
         self._store = store
         self._local = threading.local()  # PRAGMA data_version as this thread's connection last saw it
-        self._trigrams = _TrigramCounts()
         self._kept = _Searches()
+        self._paths = _Paths()
         self._searching = threading.RLock()
 
     def page(self, query: FileQuery) -> FilePage:
-        if query.search:
-            with self._searching:  # the kept search's matches must not change while the page is read
+        with self._searching:  # the kept search's matches must not change while the page is read
+            if query.search:
                 return self._page(query)
+            # Any page brings the kept searches and the path index up to date, so that the next
+            # new search finds them there, not a running job's thousands of changes to replay.
+            self._up_to_date()
         return self._page(query)
 
     def _page(self, query: FileQuery) -> FilePage:
@@ -1085,70 +1052,115 @@ class FileList:
         rows = self._store._read("SELECT folder, count(*) FROM files GROUP BY folder")
         return sorted(((folder, count) for folder, count in rows), key=lambda fc: (fc[0].casefold(), fc[0]))
 
+    def warm(self) -> None:
+        """Build the path index now, unless one is being built or is current: the server calls this
+        at start-up, in a thread of its own. Quietly nothing once the store is closed."""
+        with self._searching:
+            if self._paths.building or not self._paths.stale:
+                return
+            self._paths.building = True
+        self._build()
+
+    def _build(self) -> None:
+        """Build a path index (``building`` was set) and put it in place of the one in use.
+
+        On a connection of its own, closed here: Store.close() closes the store's read connections,
+        and one closed while another thread reads on it can crash the interpreter.
+        """
+        if self._store._closed:
+            return  # the program is ending: nothing will be searched
+        try:
+            conn = self._store._connect(_READER_PRAGMAS)
+            try:
+                conn.execute("BEGIN")  # the rows and the log position of one state
+                built = _built_index(conn)
+            finally:
+                conn.close()
+        except sqlite3.Error:
+            # Leave ``building`` set, so no other build is tried: new searches are counted by the
+            # index in use, still exact, or in SQL.
+            return
+        with self._searching:
+            self._paths.building = False
+            self._paths.index, self._paths.seq = built
+            self._paths.built = True
+
     def _searched(self, search: str) -> _Searched:
-        """The search's SQL, counts and (when few) matches: counted once, then kept current."""
+        """The search's counts and (when few) matches: counted once, then kept current."""
+        self._up_to_date(search)
+        return self._kept.by_query[search]
+
+    def _up_to_date(self, search: str = "") -> None:
+        """Under the lock: the kept searches and the path index brought to the last commit, and
+        ``search`` (unless "") counted if it is not kept."""
         searches = self._kept
         version = self._store._reader().execute("PRAGMA data_version").fetchone()[0]
         # Unchanged since this thread last brought the searches up to date: nothing was committed
         # since, and other threads can only have brought them further.
-        if version != getattr(self._local, "version", None) or search not in searches.by_query:
-            with self._store._snapshot():  # the log position and any new count are of one state
-                self._catch_up(searches)
-                if search not in searches.by_query:
-                    found = _narrowed(searches, search) or self._count(search)
-                    searches.by_query[search] = found
-                    searches.trim()
-            self._local.version = version
-        return searches.by_query[search]
+        if version == getattr(self._local, "version", None) and (not search or search in searches.by_query):
+            return
+        with self._store._snapshot():  # the log position and any new count are of one state
+            self._catch_up(searches)
+            if search and search not in searches.by_query:
+                searches.by_query[search] = self._count(search)
+                searches.trim()
+        self._local.version = version
 
     def _catch_up(self, searches: _Searches) -> None:
-        """In a snapshot: bring every kept search to the log's last entry, or forget them all."""
-        if searches.by_query and not self._replayed(searches):
+        """In a snapshot: bring the kept searches and the path index to the log's last entry, or
+        forget what cannot be (after a reset, or entries pruned before they were read)."""
+        paths = self._paths
+        last = self._store._read("SELECT coalesce(max(seq), 0) FROM file_changes")[0][0]
+        behind = [seq for seq, held in ((searches.seq, searches.by_query), (paths.seq, paths.index)) if held]
+        log = self._log_after(min(behind)) if behind and min(behind) < last else []
+        changes = _replayable(log, searches.seq, _MAX_REPLAY)
+        if changes is None:
             searches.by_query.clear()
-        if not searches.by_query:
-            searches.seq = self._store._read("SELECT coalesce(max(seq), 0) FROM file_changes")[0][0]
-
-    def _replayed(self, searches: _Searches) -> bool:
-        """Replay the changes after ``searches.seq``; False if they cannot be (reset, pruned, too many)."""
-        rows = self._store._read(
-            "SELECT * FROM file_changes WHERE seq > ? ORDER BY seq LIMIT ?", (searches.seq, _MAX_REPLAY + 1)
-        )
-        if not rows:
-            return True
-        # Entries are numbered without gaps, so a missing first one was pruned before it was seen.
-        if len(rows) > _MAX_REPLAY or rows[0]["seq"] != searches.seq + 1:
-            return False
-        if any(row["file_rowid"] is None for row in rows):  # a reset: a bulk load is not in the log
-            return False
-        changes = [_Change.of(row) for row in rows]
         for searched in searches.by_query.values():
-            for change in changes:
+            for change in changes or ():
                 searched.replay(change)
-        searches.seq = rows[-1]["seq"]
-        return True
+        searches.seq = last
+        if paths.index is not None:
+            changes = _replayable(log, paths.seq, len(log))
+            if changes is None:
+                paths.index = None  # new searches are counted in SQL until a new one is built
+            for change in changes or ():
+                paths.index.apply(change.rowid, change.old, change.new)  # type: ignore[union-attr]
+            paths.seq = last
+        if paths.built and not paths.building and paths.stale:
+            # In the background: a new search costs a count in SQL meanwhile, not the build. The
+            # new index is brought up to date when it is in place.
+            paths.building = True
+            threading.Thread(target=self._build, name="file-list-index", daemon=True).start()
+
+    def _log_after(self, seq: int) -> list[tuple[int, _Change | None]]:
+        """The change log's entries after ``seq``, each with its change (None for a reset)."""
+        cursor = self._store._reader().cursor()
+        cursor.row_factory = None  # plain tuples: the log may hold thousands of entries to read
+        sql = (
+            "SELECT seq, file_rowid, old_path, old_status, new_path, new_status FROM file_changes"
+            " WHERE seq > ? ORDER BY seq"
+        )
+        rows = cursor.execute(sql, (seq,)).fetchall()
+        return [(row[0], None if row[1] is None else _Change.of(*row[1:])) for row in rows]
 
     def _count(self, search: str) -> _Searched:
-        """Count ``search`` afresh: its matches when the candidates are few, else its rows per status."""
-        found = self._search(search)
-        needle = _like_fold(search)
-        # Every piece of the SQL is a constant of this module; the user's text is a parameter.
-        if found.candidates is None:
-            sql = f"SELECT {_BY_STATUS} FROM files INDEXED BY files_path_status WHERE {_LIKE}"  # noqa: S608  # nosec B608
-        elif found.candidate_count <= _SMALL_FILTER:  # keep the matches: a page then reads only those
-            sql = (
-                f"SELECT files.rowid, files.path, files.status FROM {_CANDIDATE_ROWS}"  # noqa: S608  # nosec B608
-                f" WHERE file_search MATCH :trigram AND {_JOINED_LIKE}"
-            )
-            rows = self._store._read(sql, found.params)
-            matches = {rowid: (_like_fold(path), status) for rowid, path, status in rows}
-            return _Searched(found, needle, _by_status(matches), matches)
-        else:
-            sql = (
-                f"SELECT {_BY_STATUS} FROM {_CANDIDATE_ROWS}"  # noqa: S608  # nosec B608
-                f" WHERE file_search MATCH :trigram AND {_JOINED_LIKE}"
-            )
-        row = self._store._read(sql, found.params)[0]
-        return _Searched(found, needle, {status.value: row[status.value] for status in Status}, None)
+        """Count ``search`` afresh: its rows per status, and its matches when few."""
+        needle = like_fold(search)
+        if "\0" in needle:  # no path holds one (and LIKE would read the query only up to it)
+            return _Searched(needle, {}, {})
+        paths = self._paths
+        if not paths.built and not paths.building:
+            paths.index, paths.seq = _built_index(self._store._reader())  # in this search's snapshot
+            paths.built = True
+        if paths.index is not None:
+            found = paths.index.search(needle, _SMALL_FILTER)
+            return _Searched(needle, found.by_status, found.matches)
+        # The index is being built: test every path, in the narrow index. Every piece of the SQL
+        # is a constant of this module; the user's text is a parameter.
+        sql = f"SELECT {_BY_STATUS} FROM files INDEXED BY files_path_status WHERE {_LIKE}"  # noqa: S608  # nosec B608
+        row = self._store._read(sql, _like_params(search))[0]
+        return _Searched(needle, {status.value: row[status.value] for status in Status}, None)
 
     def _status_counts(self) -> dict[str, int]:
         return {status: n for status, n in self._store._read("SELECT status, n FROM file_counts")}
@@ -1156,92 +1168,52 @@ class FileList:
     def _search_page_sql(
         self, query: FileQuery, status: Status | None, total: int
     ) -> tuple[str, dict[str, Any]]:
-        """Read the candidates and sort them, or walk the sort index, whichever reads fewer rows."""
+        """Read the known matches and sort them, or walk the sort index, whichever reads fewer rows."""
         searched = self._searched(query.search)
-        if searched.matches is not None:
+        library = sum(self._status_counts().values())
+        walk_cost = query.page * query.per_page * library / total  # rows read before the page is full
+        # The known matches by rowid; unless they are many and a walk testing LIKE soon fills the page.
+        if searched.matches is not None and total < _IDS_PER_ROW * walk_cost:
             ids = [
                 rowid
-                for rowid, (_path, row_status) in searched.matches.items()
+                for rowid, row_status in searched.matches.items()
                 if status is None or row_status == status
             ]
-            library = sum(self._status_counts().values())
             # The sort index's entries end with the rowid, so walking it tests each entry without
             # reading its row: far cheaper than looking a row up to sort it.
-            walk = query.page * query.per_page * library / total < _INDEX_ENTRIES_PER_ROW * len(ids)
+            walk = walk_cost < _INDEX_ENTRIES_PER_ROW * len(ids)
             source = f"files INDEXED BY {_SORT_INDEX[query.sort]}" if walk else "files NOT INDEXED"
             where = ["rowid IN (SELECT value FROM json_each(:ids))"]
             return _select(source, where, query), {"ids": json.dumps(ids)}
-        found = searched.search
-        library = sum(self._status_counts().values())
-        wanted = query.page * query.per_page
-        walk_cost = wanted * library / total  # rows read walking the index before the page is full
-        where, params = [found.like], dict(found.params)
+        where, params = [_LIKE], _like_params(query.search)
         if status is not None:
             where.append("+status = :status")  # '+': never chosen as the index to read
             params["status"] = status.value
-        if walk_cost < found.candidate_count or found.candidates is None:
-            source = f"files INDEXED BY {_SORT_INDEX[query.sort]}"
-            if walk_cost >= library:  # few matches and no candidates: test every path, sort the matches
-                source = "files INDEXED BY files_path_status"
-        else:
-            source = "files NOT INDEXED"
-            where.insert(0, found.candidates)
+        source = f"files INDEXED BY {_SORT_INDEX[query.sort]}"
+        if walk_cost >= library:  # few matches, not known: test every path, sort the matches
+            source = "files INDEXED BY files_path_status"
         return _select(source, where, query), params
 
-    def _search(self, search: str) -> _Search:
-        """The LIKE for ``search`` and, when a trigram of it is rare enough, that trigram's files."""
-        params = _like_params(search)
-        library = sum(self._status_counts().values())
-        chosen = self._candidate_trigram(search, library)
-        if chosen is None:
-            return _Search(_LIKE, params, None, library)
-        trigram, count = chosen
-        params["trigram"] = _fts_string(trigram)
-        return _Search(_LIKE, params, _CANDIDATES, min(count, library))
 
-    def _candidate_trigram(self, search: str, library: int) -> tuple[str, int] | None:
-        """The trigram of ``search`` held by the fewest files, and their number, if below
-        ``_CANDIDATE_SHARE`` of the library; None to test every path instead.
+def _built_index(conn: sqlite3.Connection) -> tuple[PathIndex, int]:
+    """In a read transaction: a new path index, and the change log entry it is current to."""
+    seq = conn.execute("SELECT coalesce(max(seq), 0) FROM file_changes").fetchone()[0]
+    cursor = conn.cursor()
+    cursor.row_factory = None  # plain tuples: a third of the time for 100,000 rows
+    rows = cursor.execute("SELECT rowid, path, status FROM files INDEXED BY files_path_status")
+    return PathIndex(rows), seq
 
-        The trigrams are taken from the query with ASCII letters folded, as LIKE folds them; the
-        index folds the rest itself, so a file LIKE matches holds each of them as the index sees it.
-        """
-        folded = _like_fold(search)
-        trigrams = list(dict.fromkeys(folded[i : i + _TRIGRAM] for i in range(len(folded) - _TRIGRAM + 1)))
-        if len(trigrams) > _MAX_TRIGRAMS:  # spread over the query, both ends included
-            last, picks = len(trigrams) - 1, _MAX_TRIGRAMS - 1
-            trigrams = list(dict.fromkeys(trigrams[round(i * last / picks)] for i in range(picks + 1)))
-        if not trigrams or library == 0:
-            return None
-        known = self._trigrams.current(library)
-        unknown = [trigram for trigram in trigrams if trigram not in known]
-        if unknown:
-            last_rowid = self._store._read("SELECT coalesce(max(rowid), 0) FROM files")[0][0]
-            for trigram in unknown:
-                known[trigram] = self._estimate(trigram, library, last_rowid)
-        best: tuple[str, int] | None = None
-        for trigram in sorted(trigrams, key=lambda t: known[t])[:_EXACT_COUNTS]:
-            below = best[1] if best else max(1, int(library * _CANDIDATE_SHARE))
-            count = known[trigram]
-            if count >= _TRIGRAM_SAMPLE:  # an estimate: count, but only as far as is worth it
-                sql = "SELECT count(*) FROM (SELECT rowid FROM file_search WHERE file_search MATCH ? LIMIT ?)"
-                count = self._store._read(sql, (_fts_string(trigram), below))[0][0]
-                known[trigram] = count if count < below else max(known[trigram], below)
-            if count < below:
-                best = (trigram, count)
-        return best
 
-    def _estimate(self, trigram: str, library: int, last_rowid: int) -> int:
-        """About how many files hold ``trigram``, from the rowids of the first few (exact if fewer).
-
-        Rowids run from 1 to about ``last_rowid``: if the first ``_TRIGRAM_SAMPLE`` files holding the
-        trigram end at rowid r, about that many are in every r rowids.
-        """
-        sql = "SELECT rowid FROM file_search WHERE file_search MATCH ? ORDER BY rowid LIMIT ?"
-        rows = self._store._read(sql, (_fts_string(trigram), _TRIGRAM_SAMPLE))
-        if len(rows) < _TRIGRAM_SAMPLE:
-            return len(rows)
-        return min(library, _TRIGRAM_SAMPLE * last_rowid // max(rows[-1][0], 1))
+def _replayable(log: list[tuple[int, _Change | None]], seq: int, most: int) -> list[_Change] | None:
+    """The changes after ``seq``; None if they cannot be replayed: pruned, a reset, or more than ``most``."""
+    entries = [(entry, change) for entry, change in log if entry > seq]
+    # Entries are numbered without gaps, so a missing first one was pruned before it was seen.
+    if entries and entries[0][0] != seq + 1:
+        return None
+    changes = [change for _, change in entries]
+    if len(changes) > most or None in changes:
+        return None
+    return changes  # type: ignore[return-value]
 
 
 def _plain_page_sql(query: FileQuery, status: Status | None, total: int) -> tuple[str, dict[str, Any]]:
@@ -1266,36 +1238,10 @@ def _select(source: str, where: list[str], query: FileQuery) -> str:
     return f"SELECT * FROM {source}{condition} ORDER BY {order} LIMIT :limit OFFSET :offset"  # noqa: S608  # nosec B608
 
 
-def _narrowed(searches: _Searches, search: str) -> _Searched | None:
-    """``search`` found among the kept matches of a search it contains, if there is one."""
-    needle = _like_fold(search)
-    within = [
-        kept.matches
-        for kept in searches.by_query.values()
-        if kept.matches is not None and kept.needle in needle
-    ]
-    if not within:
-        return None
-    fewest = min(within, key=len)
-    matches = {rowid: row for rowid, row in fewest.items() if needle in row[0]}
-    # No candidates: the SQL serves only a page whose matches are unknown, never the case here.
-    found = _Search(_LIKE, _like_params(search), None, len(fewest))
-    return _Searched(found, needle, _by_status(matches), matches)
-
-
-def _by_status(matches: dict[int, tuple[str, str]]) -> dict[str, int]:
-    return dict(Counter(status for _path, status in matches.values()))
-
-
 def _like_params(search: str) -> dict[str, Any]:
     """The LIKE pattern of ``search``: its text anywhere, with LIKE's wildcards escaped."""
     escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return {"pattern": f"%{escaped}%"}
-
-
-def _fts_string(text: str) -> str:
-    """``text`` as one FTS5 string, matched as it is (``""`` is a quote inside)."""
-    return '"' + text.replace('"', '""') + '"'
 
 
 def _filter_counts(by_status: dict[str, int]) -> dict[str, int]:
@@ -1305,20 +1251,13 @@ def _filter_counts(by_status: dict[str, int]) -> dict[str, int]:
 
 
 @contextmanager
-def _search_index_paused(conn: sqlite3.Connection) -> Iterator[None]:
-    """Within a write transaction: rows inserted meanwhile are indexed for search in one statement.
-
-    Store.bulk_upsert's hook. A new row of a rowid table gets a rowid above every existing one, so
-    the rows to index are those above the largest rowid before the batch. An upsert of a known
-    path keeps its path, so the index has nothing to change for it. The flag also keeps the batch
-    out of the change log (0005), which gets one reset entry instead. On an error nothing is done
-    here: the caller's rollback also undoes the flag.
+def _change_log_paused(conn: sqlite3.Connection) -> Iterator[None]:
+    """Within a write transaction: the rows written meanwhile stay out of the change log (0005),
+    which gets one reset entry instead, so readers count again. Store.bulk_upsert's hook for a large
+    batch (a first scan would write one entry per file). On an error nothing is done here: the
+    caller's rollback also undoes the flag.
     """
-    before = conn.execute("SELECT coalesce(max(rowid), 0) FROM files").fetchone()[0]
     conn.execute("UPDATE file_search_state SET paused = 1")
     yield
-    conn.execute(
-        "INSERT INTO file_search (rowid, path) SELECT rowid, path FROM files WHERE rowid > ?", (before,)
-    )
     conn.execute("UPDATE file_search_state SET paused = 0")
     conn.execute("INSERT INTO file_changes (file_rowid) VALUES (NULL)")  # readers count again

@@ -71,6 +71,9 @@ class Service:
                 len(report.moved),
                 len(report.removed),
             )
+        # The file list's search index is built in a thread of its own, after the scan: start-up
+        # does not wait for it, and new searches meanwhile are counted in SQL.
+        threading.Thread(target=self.files.warm, name="file-list-index", daemon=True).start()
         self.engine.start()
         if isinstance(self.watcher, Watcher):
             self.watcher.set_enabled(self.settings.watcher_enabled)
