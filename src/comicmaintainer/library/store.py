@@ -343,6 +343,14 @@ class Store:
         result["all"] = sum(result.values())
         return result
 
+    def row_counts(self) -> dict[str, int]:
+        """Rows kept per kind of record: files, history actions, jobs and job items."""
+        (row,) = self._read(
+            "SELECT (SELECT count(*) FROM files), (SELECT count(*) FROM actions),"
+            " (SELECT count(*) FROM jobs), (SELECT count(*) FROM job_items)"
+        )
+        return dict(zip(("files", "actions", "jobs", "job_items"), row, strict=True))
+
     # -- history -----------------------------------------------------------------------------
 
     def record_action(

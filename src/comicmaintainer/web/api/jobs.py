@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field
@@ -13,6 +13,9 @@ from comicmaintainer.jobs.model import JobSpec
 from comicmaintainer.web.api import ERRORS, MAX_PATH, resolve, service_of
 from comicmaintainer.web.app import ApiError
 
+if TYPE_CHECKING:
+    from comicmaintainer.web.service import Service
+
 router = APIRouter(prefix="/api/jobs", tags=["jobs"], responses=ERRORS)
 
 JobStatus = Literal["queued", "running", "completed", "cancelled", "failed"]
@@ -20,12 +23,13 @@ ItemStatus = Literal["queued", "reading", "tagging", "renaming", "done", "failed
 JobId = Annotated[int, Path(ge=1, le=2**62)]
 T = TypeVar("T")
 RelPath = Annotated[str, Field(min_length=1, max_length=MAX_PATH)]
+MAX_JOB_PATHS = 100_000
 
 
 class JobIn(BaseModel):
     kind: Literal["process", "rename", "normalize", "tag_update"]
     scope: Literal["all", "selected", "unprocessed"] = "selected"
-    paths: Annotated[list[RelPath], Field(max_length=100_000)] = []
+    paths: Annotated[list[RelPath], Field(max_length=MAX_JOB_PATHS)] = []
     tags: dict[str, str | None] = {}
 
 
@@ -78,9 +82,8 @@ def _call(action: Callable[[], T]) -> T:
         raise ApiError(400, "bad_job", str(exc)) from None
 
 
-@router.post("", response_model=JobOut, status_code=201, summary="Start a job")
-def start_job(request: Request, body: JobIn) -> dict[str, Any]:
-    service = service_of(request)
+def submit(service: Service, body: JobIn) -> dict[str, Any]:
+    """Check ``body`` and start its job; the one way the web starts a job (the seed's routes too)."""
     if body.scope == "selected" and not body.paths:
         raise ApiError(400, "bad_job", "scope 'selected' needs at least one path")
     for rel in body.paths:
@@ -88,6 +91,11 @@ def start_job(request: Request, body: JobIn) -> dict[str, Any]:
     tags = {key: value or "" for key, value in body.tags.items()}
     spec = JobSpec(body.kind, body.scope, tuple(body.paths), tags, "web")
     return _call(lambda: service.engine.submit(spec))
+
+
+@router.post("", response_model=JobOut, status_code=201, summary="Start a job")
+def start_job(request: Request, body: JobIn) -> dict[str, Any]:
+    return submit(service_of(request), body)
 
 
 @router.get("", response_model=JobsOut, summary="Jobs, newest first")
