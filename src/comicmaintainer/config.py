@@ -315,3 +315,24 @@ def _atomic_write_text(path: Path, text: str) -> None:
         os.fsync(dir_fd)  # makes the rename itself survive a power cut
     finally:
         os.close(dir_fd)
+
+
+# The original ComicMaintainer's variables that mean nothing here, and why. Accepted, never an error,
+# so a container set up for the seed starts unchanged; `serve` logs each one that is set, once.
+UNNEEDED_SEED_VARIABLES: Mapping[str, str] = MappingProxyType(
+    {
+        "GUNICORN_WORKERS": "one process serves the page, the API and the watcher "
+        "(MAX_WORKERS sets how many files are worked on at once)",
+        "PROCESS_SCRIPT": "every file goes through the built-in pipeline "
+        "(`comicmaintainer process` runs the same from a shell)",
+    }
+)
+
+
+def unneeded_seed_variables(environ: Mapping[str, str]) -> list[str]:
+    """One plain line for each of the seed's variables set in ``environ`` that is not needed here."""
+    return [
+        f"{name} is not needed: {why}"
+        for name, why in UNNEEDED_SEED_VARIABLES.items()
+        if environ.get(name, "").strip()
+    ]

@@ -64,7 +64,8 @@ def test_process_selected_refuses_bad_input_with_a_plain_4xx(
         answer = api.post("/api/jobs/process-selected", json=body)
         assert (answer.status_code, answer.json()["error"]["code"]) == (status, code), case
         assert "\n" not in answer.json()["error"]["message"], case
-    not_json = api.post("/api/jobs/process-selected", content=b"{", headers={"content-type": "application/json"})
+    as_json = {"content-type": "application/json"}
+    not_json = api.post("/api/jobs/process-selected", content=b"{", headers=as_json)
     assert not_json.status_code == 422
     assert api.get("/api/jobs").json()["jobs"] == before  # nothing refused was started
     assert api.get("/api/jobs/process-all").status_code == 422  # only POST; GET is /api/jobs/{id}
@@ -95,6 +96,6 @@ def test_cache_stats_answers_what_the_store_holds(api: httpx.Client, service: Se
     assert after["thumbnails"]["count"] == 1
 
 
-def _wal_size(service: Service) -> int:
-    wal = service.settings.db_path.with_name(service.settings.db_path.name + "-wal")
+def _wal_size(svc: Service) -> int:
+    wal = svc.settings.db_path.with_name(svc.settings.db_path.name + "-wal")
     return wal.stat().st_size if wal.exists() else 0

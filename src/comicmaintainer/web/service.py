@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -22,7 +23,13 @@ from typing import Any, Protocol
 import uvicorn
 from fastapi import FastAPI
 
-from comicmaintainer.config import ConfigError, Settings, save_config, validate_startup
+from comicmaintainer.config import (
+    ConfigError,
+    Settings,
+    save_config,
+    unneeded_seed_variables,
+    validate_startup,
+)
 from comicmaintainer.jobs.engine import JobEngine
 from comicmaintainer.jobs.events import EVENT_SOURCES, EventBus, FileChanged, SettingsChanged, WatcherStatus
 from comicmaintainer.jobs.model import JobSpec
@@ -181,6 +188,8 @@ def serve(settings: Settings, host: str = "0.0.0.0", port: int = 5000) -> None: 
     if problems:
         raise ConfigError("; ".join(problems))
     install_error_reports(settings)
+    for line in unneeded_seed_variables(os.environ):
+        log.warning(line)
     service = build_service(settings, watch=True)
     install_security(service.app, settings, host=host)
     service.start()

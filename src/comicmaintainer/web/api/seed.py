@@ -78,7 +78,7 @@ def process_selected(request: Request, body: SelectedIn) -> dict[str, Any]:
     return _seed_answer(submit(service, JobIn(kind="process", scope="selected", paths=paths)))
 
 
-@router.get("/api/cache/stats", response_model=CacheStatsOut, summary="What the store and the cover cache hold")
+@router.get("/api/cache/stats", response_model=CacheStatsOut, summary="What the store and cover cache hold")
 def cache_stats(request: Request) -> dict[str, Any]:
     service = service_of(request)
     rows = service.store.row_counts()
