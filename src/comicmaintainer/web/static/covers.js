@@ -4,13 +4,29 @@
 // of 100 lazy images take all the others would queue the next list request behind thumbnails
 // (which may have to be cut from an archive first), so changing page would wait on covers.
 
+//
+// No cover is asked for a file that needs attention: its archive could not be read, so the request
+// could only fail (and put an error in the browser's console). A cover that failed once is not asked
+// again while the file stays the same (same size and time), however often its row is drawn again.
+
 const MAX_PARALLEL = 2;
 
+export const hasNoCover = (file) => file.status === "needs_attention";
+const fileKey = (file) => `${file.size}:${file.mtime}:${file.path}`;
+
 export class CoverLoader {
-  constructor() {
+  constructor(urlOf) {
+    this.urlOf = urlOf; // file path -> cover URL
     this.queue = [];
     this.active = 0;
+    this.failed = new Set(); // fileKey of covers that could not be loaded
     this.observer = new IntersectionObserver((entries) => this.onVisible(entries), { rootMargin: "200px" });
+  }
+
+  // The cover cell of a file's row: an image loaded when it comes into view, or an empty frame.
+  html(file, esc) {
+    if (hasNoCover(file) || this.failed.has(fileKey(file))) return '<span class="cover no-cover"></span>';
+    return `<img class="cover" decoding="async" data-src="${esc(this.urlOf(file.path))}" data-key="${esc(fileKey(file))}" alt="" width="36" height="48">`;
   }
 
   // Called after the list is drawn: forget the old rows, watch the new ones.
@@ -34,7 +50,8 @@ export class CoverLoader {
       const img = this.queue.shift();
       if (!img.isConnected || !img.dataset.src) continue;
       this.active += 1;
-      const done = () => {
+      const done = (ev) => {
+        if (ev.type === "error" && img.dataset.key) this.failed.add(img.dataset.key);
         this.active -= 1;
         this.pump();
       };

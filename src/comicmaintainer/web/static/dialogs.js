@@ -2,7 +2,9 @@
 // changes. Native <dialog> gives focus handling and Escape-to-close for free.
 
 import { get, post, put } from "./api.js";
+import { hasNoCover } from "./covers.js";
 import { $, el, esc } from "./dom.js";
+import { icon } from "./icons.js";
 import { coverUrl } from "./library.js";
 import { toast } from "./toast.js";
 
@@ -73,7 +75,11 @@ export async function openTagEditor(file, onSaved) {
   $("#tags-title").textContent = `Edit tags: ${file.name}`;
   $("#tags-path").textContent = file.path;
   $("#tags-error").textContent = "";
-  $("#tags-cover").src = coverUrl(file.path);
+  // A file that needs attention has no readable first page: asking for its cover could only fail.
+  const cover = $("#tags-cover");
+  cover.hidden = hasNoCover(file);
+  if (cover.hidden) cover.removeAttribute("src");
+  else cover.src = coverUrl(file.path);
   $("#tags-fields").replaceChildren(el("p", { class: "muted" }, "Loading tags…"));
   showModal(dialog);
   try {
@@ -154,7 +160,7 @@ function previewRow(item) {
   const dup = item.outcome === "duplicate" || item.duplicate_of;
   const newName = item.new_path && item.new_path !== item.path ? esc(item.new_path) : '<span class="muted">unchanged</span>';
   const outcome = dup
-    ? `<span class="dup"><span aria-hidden="true">🔁</span> duplicate${item.duplicate_of ? ` of ${esc(item.duplicate_of)}` : ""}</span>`
+    ? `<span class="dup">${icon("duplicate")} duplicate${item.duplicate_of ? ` of ${esc(item.duplicate_of)}` : ""}</span>`
     : esc(item.outcome) + (item.message ? `<br><span class="muted">${esc(item.message)}</span>` : "");
   return `<tr${dup ? ' class="is-dup"' : ""}><td>${esc(item.path)}</td><td>${newName}</td><td>${tagChanges(item.tags_before, item.tags_after)}</td><td>${outcome}</td></tr>`;
 }

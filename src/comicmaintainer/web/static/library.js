@@ -4,13 +4,14 @@
 import { appUrl, get, put } from "./api.js";
 import { CoverLoader } from "./covers.js";
 import { $, $$, debounce, esc, fmtDate, fmtSize, perFrame } from "./dom.js";
+import { fillIcons, icon } from "./icons.js";
 import { toast } from "./toast.js";
 
 export const STATUS = {
-  processed: { icon: "✅", label: "Processed" },
-  unprocessed: { icon: "⚠️", label: "Unprocessed" },
-  duplicate: { icon: "🔁", label: "Duplicate" },
-  needs_attention: { icon: "❗", label: "Needs attention" },
+  processed: "Processed",
+  unprocessed: "Unprocessed",
+  duplicate: "Duplicate",
+  needs_attention: "Needs attention",
 };
 const FILTERS = ["all", "processed", "unprocessed", "duplicates", "needs_attention"];
 const SORTS = ["folder", "name", "date", "size"];
@@ -40,8 +41,8 @@ function readUrl(defaults) {
   };
 }
 
-function rowHtml(file, selected, i) {
-  const st = STATUS[file.status] || { icon: "•", label: file.status };
+function rowHtml(file, selected, i, covers) {
+  const label = esc(STATUS[file.status] || file.status);
   const name = esc(file.name);
   const err = file.error ? `<span class="err">${esc(file.error)}</span>` : "";
   const dup = file.duplicate_of ? `<span class="err">duplicate of ${esc(file.duplicate_of)}</span>` : "";
@@ -50,8 +51,8 @@ function rowHtml(file, selected, i) {
   ).join("");
   return `<li class="file" data-path="${esc(file.path)}" data-folder="${esc(file.folder)}" data-status="${esc(file.status)}">
 <input type="checkbox" class="pick" id="pick-${i}" aria-label="Select ${name}"${selected ? " checked" : ""}>
-<img class="cover" decoding="async" data-src="${esc(coverUrl(file.path))}" alt="" width="36" height="48">
-<span class="status" title="${st.label}"><span aria-hidden="true">${st.icon}</span><span class="sr-only">${st.label}</span></span>
+${covers.html(file, esc)}
+<span class="status" title="${label}">${icon(file.status)}<span class="sr-only">${label}</span></span>
 <span class="name">${name}${err}${dup}</span>
 <span class="size">${fmtSize(file.size)}</span>
 <time datetime="${new Date((file.mtime || 0) * 1000).toISOString()}">${fmtDate(file.mtime)}</time>
@@ -72,7 +73,7 @@ export class Library {
     this.collapsed = new Set();
     this.pending = new Map(); // path -> latest file_changed not yet drawn
     this.controller = null;
-    this.covers = new CoverLoader();
+    this.covers = new CoverLoader(coverUrl);
     this.seq = 0;
     this.flushChanges = perFrame(() => this.applyChanges());
     this.refreshCounts = debounce(() => this.reloadCounts(), 1200);
@@ -82,6 +83,7 @@ export class Library {
   }
 
   bind() {
+    fillIcons($(".filters"));
     $("#search").addEventListener("input", () => this.searchLater());
     $("#search").addEventListener("keydown", (ev) => {
       if (ev.key === "Enter") {
@@ -224,7 +226,7 @@ export class Library {
       const rows = group.files.map((f) => {
         this.files.set(f.path, f);
         i += 1;
-        return rowHtml(f, this.isSelected(f.path), i);
+        return rowHtml(f, this.isSelected(f.path), i, this.covers);
       });
       html.push(`<section class="group" data-folder="${esc(folder)}" aria-label="Folder ${esc(title)}">
 <div class="group-head"><input type="checkbox" class="folder-check" aria-label="Select every file in ${esc(title)}">
@@ -447,7 +449,7 @@ export class Library {
     this.files.set(c.row.path, c.row);
     const idx = li.querySelector(".pick").id.slice(5);
     const tpl = document.createElement("template");
-    tpl.innerHTML = rowHtml(c.row, this.isSelected(c.row.path), idx);
+    tpl.innerHTML = rowHtml(c.row, this.isSelected(c.row.path), idx, this.covers);
     const fresh = tpl.content.firstElementChild;
     fresh.classList.add("flash");
     const hadFocus = li.contains(document.activeElement) ? document.activeElement.dataset.act || "pick" : null;
