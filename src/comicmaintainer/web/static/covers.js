@@ -3,7 +3,6 @@
 // A browser opens about six connections to one server; the event stream holds one. Letting a page
 // of 100 lazy images take all the others would queue the next list request behind thumbnails
 // (which may have to be cut from an archive first), so changing page would wait on covers.
-
 //
 // No cover is asked for a file that needs attention: its archive could not be read, so the request
 // could only fail (and put an error in the browser's console). A cover that failed once is not asked
