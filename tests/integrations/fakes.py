@@ -27,7 +27,12 @@ class Seen:
 
     def line(self) -> str:
         query = "&".join(f"{k}={'…' if k == 'apiKey' else v[0]}" for k, v in self.query.items())
-        body = "" if self.body in (None, b"") else f" {json.dumps(self.body)[:120]}"
+        shown = (
+            {**self.body, "apiKey": "…"}
+            if isinstance(self.body, dict) and "apiKey" in self.body
+            else self.body
+        )
+        body = "" if shown in (None, b"") else f" {json.dumps(shown)[:120]}"
         return f"{self.method} {self.path}{'?' + query if query else ''}{body}"
 
 

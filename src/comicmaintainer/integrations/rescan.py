@@ -2,7 +2,7 @@
 
 `Rescanner.note` only adds paths to a set under a lock, so the pipeline never waits. The
 rescanner's thread waits until no change has come for ``debounce`` seconds (or, for a library
-that never stops changing, ``MAX_WAIT_FACTOR`` debounce periods since the first), then hands the
+that never stops changing, ``MAX_WAIT`` seconds after the first change), then hands the
 whole batch to every server's `ServerWorker`. Each worker has its own thread: it maps the files to
 its libraries, sends one request per library, and when the server is down or refuses the key it
 keeps the batch, merges later changes into it, and tries again with a doubling back-off. So a
@@ -22,7 +22,7 @@ from comicmaintainer.integrations.readers import ReaderClient, ReaderError, Refu
 
 log = logging.getLogger("comicmaintainer.readers")
 
-MAX_WAIT_FACTOR = 10
+MAX_WAIT = 600.0  # a library that never pauses still gets a scan this often (one long job fits)
 ClientFactory = Callable[[dict[str, Any]], ReaderClient]
 
 
@@ -232,7 +232,7 @@ class Rescanner:
         while not self._stopping:
             if self._pending and self._first is not None:
                 now = time.monotonic()
-                due = min(self._last + self._debounce, self._first + MAX_WAIT_FACTOR * self._debounce)
+                due = min(self._last + self._debounce, self._first + max(MAX_WAIT, self._debounce))
                 if now >= due:
                     batch, self._pending, self._first = self._pending, set(), None
                     return batch

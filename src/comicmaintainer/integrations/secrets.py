@@ -7,6 +7,7 @@ secret back in its place, so saving a form never turns a key into the mask.
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,15 +20,27 @@ def mask_servers(servers: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{**s, **{k: MASK if s.get(k) else "" for k in SERVER_SECRETS}} for s in servers]
 
 
+def load_apprise() -> Any:
+    """Apprise, imported on first use: it loads every plugin, which start-up need not wait for.
+
+    Its e-mail plugin imports the standard library's ``imghdr``, deprecated since Python 3.11;
+    that notice is Apprise's to act on, so it is silenced here and only here.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="'imghdr' is deprecated", category=DeprecationWarning)
+        import apprise
+
+        apprise.Apprise.instantiate("json://localhost")  # plugins load now, inside the filter
+    return apprise
+
+
 def mask_url(url: str) -> str:
     """The scheme and where it goes, with every credential and token hidden.
 
     Apprise's own privacy rendering knows which part of each of its 100 URL forms is secret;
     a URL it cannot read shows only its scheme.
     """
-    import apprise  # heavy (loads every plugin): imported on first use, not at start-up
-
-    plugin = apprise.Apprise.instantiate(url)
+    plugin = load_apprise().Apprise.instantiate(url)
     if plugin is not None:
         try:
             shown = str(plugin.url(privacy=True))
