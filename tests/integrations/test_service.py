@@ -61,13 +61,13 @@ def test_one_job_one_scan_per_library_one_message_per_kind(
     caplog.set_level(logging.DEBUG)
     komga, kavita, notify = fakes
     notify_url = f"json://user:{NOTIFY_PASSWORD}@127.0.0.1:{notify.port}/hook"
+    kavita_libraries = [{"id": "3", "folder": "Berserk"}, {"id": "4", "folder": ""}]
+    komga_server = {"name": "komga", "kind": "komga", "url": komga.url, "api_key": KOMGA_KEY}
+    kavita_server = {"name": "kavita", "kind": "kavita", "url": kavita.url, "api_key": KAVITA_KEY}
     servers = [
-        {"name": "komga", "kind": "komga", "url": komga.url, "api_key": KOMGA_KEY, "remote_root": "/data/comics"},
-        {
-            "name": "kavita", "kind": "kavita", "url": kavita.url, "api_key": KAVITA_KEY,
-            "remote_root": "/kavita", "libraries": [{"id": "3", "folder": "Berserk"}, {"id": "4", "folder": ""}],
-        },
-    ]  # fmt: skip
+        {**komga_server, "remote_root": "/data/comics"},
+        {**kavita_server, "remote_root": "/kavita", "libraries": kavita_libraries},
+    ]
     with httpx.Client(base_url=live_server(service.app), timeout=60) as api:
         answer = api.put(
             "/api/integrations",
@@ -138,9 +138,8 @@ def _wait_messages(notify: FakeNotify, count: int) -> list[dict]:
 
 
 def _print_request_log(job: dict, *fakes: object) -> None:
-    print(
-        f"\njob: {job['total']} files, {job['succeeded']} done, {job['failed']} failed, {job['skipped']} skipped"
-    )
+    counts = f"{job['succeeded']} done, {job['failed']} failed, {job['skipped']} skipped"
+    print(f"\njob: {job['total']} files, {counts}")
     for fake, name in zip(fakes, ("komga", "kavita", "notify"), strict=True):
         for seen in fake.seen:  # type: ignore[attr-defined]
             line = (
