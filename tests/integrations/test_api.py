@@ -71,6 +71,9 @@ def test_settings_are_masked_checked_and_kept(api: httpx.Client, service: Servic
         saved = api.put("/api/integrations", json={"reader_servers": [server]})
         assert saved.status_code == 200 and "the-real-key-4242" not in saved.text
         assert saved.json()["reader_servers"][0]["api_key"] == "********"
+        on_the_stream = [e.data for e in service.bus._ring if e is not None]  # what SSE clients get
+        assert any("reader_servers" in data for data in on_the_stream)
+        assert not any("the-real-key-4242" in data for data in on_the_stream)
         tested = api.post("/api/integrations/servers/test", json={"name": "home"}).json()
         assert tested["ok"] is True and tested["libraries"][0]["id"] == "K"
         form = {**saved.json()["reader_servers"][0], "api_key": "wrong-key"}

@@ -105,8 +105,20 @@ class Service:
             self.watcher.set_enabled(bool(changes["watcher_enabled"]))  # type: ignore[union-attr]
         if self.integrations is not None:
             self.integrations.apply(new)
-        self.bus.publish(SettingsChanged(changes=dict(changes)))
+        self.bus.publish(SettingsChanged(changes=_shown_changes(changes)))
         return new
+
+
+def _shown_changes(changes: dict[str, Any]) -> dict[str, Any]:
+    """The changes as every open page may see them: reader keys and notification URLs masked."""
+    from comicmaintainer.integrations.secrets import mask_servers, mask_urls
+
+    shown = dict(changes)
+    if "reader_servers" in shown:
+        shown["reader_servers"] = mask_servers(shown["reader_servers"])
+    if "notify_urls" in shown:
+        shown["notify_urls"] = mask_urls(shown["notify_urls"])
+    return shown
 
 
 def build_service(
