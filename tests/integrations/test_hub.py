@@ -23,8 +23,9 @@ def endpoint() -> Iterator[FakeNotify]:
 
 def finished_job(jobs: JobStore, status: str = "completed") -> int:
     job_id = jobs.create_job(NewJob("process", "selected", "web", 0, {}, paths=("A/1.cbz", "A/2.cbz")))
-    progress = {"status": status, "processed": 2, "succeeded": 2, "failed": 0, "skipped": 0,
-                "current_file": None, "stage": None, "eta_seconds": None, "finished_at": time.time()}  # fmt: skip
+    counts = {"processed": 2, "succeeded": 2, "failed": 0, "skipped": 0}
+    position = {"current_file": None, "stage": None, "eta_seconds": None, "finished_at": time.time()}
+    progress = {"status": status, **counts, **position}
     jobs.save_progress(job_id, progress)
     return job_id
 
