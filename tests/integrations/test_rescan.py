@@ -170,3 +170,12 @@ def _wait_state(rescanner: Rescanner, wanted: str, **fields: object) -> dict[str
             return state
         time.sleep(0.01)  # polling for a state change; the assertions follow on what it holds
     raise AssertionError(f"server never became {wanted} {fields}: {rescanner.states()}")
+
+
+def test_a_fixed_key_sends_what_the_refused_one_kept(kavita: FakeKavita, rescanner: Rescanner) -> None:
+    rescanner.configure([kavita_server(kavita, api_key="old-wrong-key")], debounce=0.05)
+    rescanner.note(["Manga/A/1.cbz", "Comics/B/1.cbz"])
+    _wait_state(rescanner, "refused", pending_files=2)
+    rescanner.configure([kavita_server(kavita)], debounce=0.05)  # the person fixes the key
+    assert rescanner.wait_idle(20)
+    assert [(s.path, s.query.get("libraryId")) for s in kavita.scans()] == [("/api/Library/scan", ["7"])]

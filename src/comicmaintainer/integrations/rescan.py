@@ -56,11 +56,13 @@ class ServerWorker:
         with self._cond:
             return set(self._pending)
 
-    def stop(self) -> None:
+    def stop(self, wait: bool = True) -> None:
+        """Ends the thread after the request in flight, if any (``wait``: until then)."""
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
-        self._thread.join(timeout=15)
+        if wait:
+            self._thread.join(timeout=15)
 
     def idle(self) -> bool:
         """Nothing to send and nothing being sent (a server that is down is not idle)."""
@@ -167,7 +169,7 @@ class Rescanner:
             self._debounce = debounce
         carried = {name: w.take_pending() for name, w in old.items()}
         for worker in old.values():
-            worker.stop()
+            worker.stop(wait=False)  # a settings save never waits on a slow server
         workers = {}
         for server in wanted:
             retry_base, retry_cap = self._retry
