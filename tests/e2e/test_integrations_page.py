@@ -18,6 +18,7 @@ def test_a_server_is_added_tested_and_its_key_never_shown(served: Served, open_p
         page = open_page(served.url)
         page.click("#menu-button")
         page.click("[data-open='dlg-integrations']")
+        page.wait_for_selector("#integrations-form[data-loaded='1']")
         page.click("#server-add")
         box = page.locator("#servers-list fieldset.server").last
         box.locator("[data-key='name']").fill("home")

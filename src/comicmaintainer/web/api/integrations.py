@@ -82,7 +82,7 @@ def put_integrations(request: Request, body: IntegrationsIn) -> dict[str, Any]:
 
 
 @router.post("/integrations/servers/test", summary="Log in to a reader server and list its libraries")
-def test_server(request: Request, body: ServerTestIn) -> dict[str, Any]:
+def try_server(request: Request, body: ServerTestIn) -> dict[str, Any]:
     service = service_of(request)
     stored = service.settings.reader_servers
     raw = (
@@ -99,7 +99,7 @@ def test_server(request: Request, body: ServerTestIn) -> dict[str, Any]:
 
 
 @router.post("/integrations/notify/test", summary="Send a test notification to every URL")
-def test_notify(request: Request) -> dict[str, Any]:
+def send_test_message(request: Request) -> dict[str, Any]:
     if not service_of(request).settings.notify_urls:
         raise ApiError(409, "no_urls", "no notification URL is set")
     return {"results": _integrations(request).notifier.send_test()}

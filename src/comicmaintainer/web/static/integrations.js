@@ -76,10 +76,18 @@ export class IntegrationsPanel {
     $("#check-run").addEventListener("click", () => this.check());
   }
 
+  // Adding or saving waits for the stored settings: a form saved before they arrive would wipe them.
+  ready(loaded) {
+    $("#integrations-form").dataset.loaded = loaded ? "1" : "";
+    for (const id of ["#server-add", "#integrations-save"]) $(id).disabled = !loaded;
+  }
+
   async load() {
     $("#integrations-error").textContent = "";
+    this.ready(false);
     try {
       this.show(await get("/api/integrations"));
+      this.ready(true);
     } catch (err) {
       $("#integrations-error").textContent = err.message;
     }
