@@ -247,4 +247,33 @@ def test_editable_keys_are_settings_fields() -> None:
         "log_max_bytes",
         "convert_cbr_to_cbz",
         "job_retention_days",
+        "reader_servers",
+        "reader_debounce",
+        "notify_urls",
+        "notify_events",
+        "notify_group_seconds",
     }
+
+
+def test_reader_and_notification_settings_are_checked(env: dict[str, str]) -> None:
+    settings = load_settings(env)
+    server = {"name": "home", "kind": "kavita", "url": "http://kavita:5000/", "api_key": "k"}
+    saved = save_config(settings, reader_servers=[server], notify_events={"duplicate": False})
+    assert saved.reader_servers[0]["url"] == "http://kavita:5000"
+    assert saved.reader_servers[0]["libraries"] == [] and saved.reader_servers[0]["enabled"] is True
+    assert saved.notify_events["duplicate"] is False and saved.notify_events["job_finished"] is True
+    assert load_settings(env).reader_servers == saved.reader_servers
+    refused = [
+        ({"reader_servers": [{**server, "kind": "plex"}]}, "reader_servers server 1 (home) kind must be"),
+        ({"reader_servers": [server, server]}, "reader_servers must give each server its own name"),
+        ({"reader_servers": [{**server, "url": "ftp://x"}]}, "url must be an http(s) address"),
+        ({"reader_servers": [{**server, "api_key": ""}]}, "needs an api_key"),
+        ({"reader_servers": "home"}, "reader_servers must be a list, got 'home'"),
+        ({"notify_urls": ["not a url"]}, "notify_urls URL 1 must look like scheme://"),
+        ({"notify_events": {"parties": True}}, "notify_events has unknown event(s) parties"),
+        ({"reader_debounce": -1}, "reader_debounce must be a number from 0 to 3600"),
+    ]
+    for changes, message in refused:
+        with pytest.raises(ConfigError) as caught:
+            save_config(settings, **changes)
+        assert message in str(caught.value), (changes, str(caught.value))

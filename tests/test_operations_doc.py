@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -76,7 +77,9 @@ def test_documented_defaults_match_the_code() -> None:
     for key in config.EDITABLE_KEYS:
         value = getattr(defaults, key)
         shown = (
-            str(value).lower()
+            json.dumps(list(value) if isinstance(value, tuple) else value)
+            if isinstance(value, tuple | dict)
+            else str(value).lower()
             if isinstance(value, bool)
             else f"{value:g}"
             if isinstance(value, float)

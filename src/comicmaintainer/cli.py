@@ -153,6 +153,28 @@ def scan_cmd(ctx: click.Context) -> None:
         )
 
 
+@main.command("check")
+@click.option("--json", "as_json", is_flag=True, help="The whole report as one JSON object.")
+@click.pass_context
+def check_cmd(ctx: click.Context, as_json: bool) -> None:
+    """List, per folder, what would make a reader server split or misorder a series (exit 1 if any)."""
+    from comicmaintainer.library.consistency import check_library
+
+    with _context(ctx) as pctx:
+        scan(pctx.settings.watched_dir, pctx.store)
+        report = check_library(pctx.settings.watched_dir, pctx.store)
+    if as_json:
+        click.echo(json.dumps(report.to_json()))
+    else:
+        for finding in report.findings:
+            fix = f"  [fix: {finding.fix['action']}]" if finding.fix else ""
+            click.echo(f"{finding.folder or '(library root)'}: {finding.kind}: {finding.message}{fix}")
+        click.echo(
+            f"{report.files} files in {report.folders} folders, {len(report.findings)} findings", err=True
+        )
+    sys.exit(1 if report.findings else 0)
+
+
 @main.command("parse-name")
 @click.argument("name")
 @click.option("--folder", help="The series folder the file sits in.")

@@ -13,12 +13,13 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from comicmaintainer import integration_settings as integ
 from comicmaintainer.domain.naming import DEFAULT_TEMPLATE, NamingRules, TemplateError, validate_template
 
 KIB = 1024
@@ -49,6 +50,12 @@ class Settings:
     quiet_period: float = 5.0
     convert_cbr_to_cbz: bool = True
     job_retention_days: int = 7
+    # Reader servers and notifications (integration_settings.py has their shapes).
+    reader_servers: tuple[dict[str, Any], ...] = ()
+    reader_debounce: float = 30.0
+    notify_urls: tuple[str, ...] = ()
+    notify_events: dict[str, bool] = dataclasses.field(default_factory=lambda: dict(integ.NOTIFY_EVENTS))
+    notify_group_seconds: float = 60.0
 
     @property
     def db_path(self) -> Path:
@@ -82,9 +89,12 @@ class KeySpec:
     kind: type
     minimum: float | None = None
     maximum: float | None = None
+    # For list and dict settings: normalizes the value or raises ValueError("must ...").
+    check: Callable[[object], Any] | None = None
 
     def describe(self) -> str:
-        names = {bool: "true or false", int: "an integer", float: "a number", str: "text"}
+        names = {bool: "true or false", int: "an integer", float: "a number", str: "text", list: "a list"}
+        names[dict] = "an object"
         text = names[self.kind]
         if self.minimum is not None and self.maximum is not None:
             text += f" from {_plain_number(self.minimum)} to {_plain_number(self.maximum)}"
@@ -102,6 +112,11 @@ EDITABLE_KEYS: Mapping[str, KeySpec] = MappingProxyType(
         "log_max_bytes": KeySpec(int, 64 * KIB, GIB),
         "convert_cbr_to_cbz": KeySpec(bool),
         "job_retention_days": KeySpec(int, 0, 3650),
+        "reader_servers": KeySpec(list, check=integ.check_servers),
+        "reader_debounce": KeySpec(float, 0, 3600),
+        "notify_urls": KeySpec(list, check=integ.check_urls),
+        "notify_events": KeySpec(dict, check=integ.check_events),
+        "notify_group_seconds": KeySpec(float, 0, 3600),
     }
 )
 
@@ -247,6 +262,13 @@ def _validate_editable(values: Mapping[str, object], *, where: str) -> dict[str,
 
 def _coerce(name: str, spec: KeySpec, raw: object) -> Any:
     """Turn ``raw`` (env text or a JSON value) into ``spec.kind`` or raise a one-line ConfigError."""
+    if spec.check is not None:
+        if not isinstance(raw, list | tuple | dict):
+            raise ConfigError(f"{name} must be {spec.describe()}, got {_show(raw)}")
+        try:
+            return spec.check(raw)
+        except ValueError as exc:
+            raise ConfigError(f"{name} {exc}") from None
     value = _convert(spec.kind, raw)
     if value is None or not _in_bounds(spec, value):
         raise ConfigError(f"{name} must be {spec.describe()}, got {_show(raw)}")

@@ -30,6 +30,7 @@ from comicmaintainer.config import (
     unneeded_seed_variables,
     validate_startup,
 )
+from comicmaintainer.integrations.hub import Integrations
 from comicmaintainer.jobs.engine import JobEngine
 from comicmaintainer.jobs.events import EVENT_SOURCES, EventBus, FileChanged, SettingsChanged, WatcherStatus
 from comicmaintainer.jobs.model import JobSpec
@@ -63,6 +64,7 @@ class Service:
     files: FileList
     app: FastAPI
     watcher: WatcherLike | None = None
+    integrations: Integrations | None = None
     started_at: float = field(default_factory=time.time)
     _settings_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -81,6 +83,8 @@ class Service:
         # The file list's search index is built in a thread of its own, after the scan: start-up
         # does not wait for it, and new searches meanwhile are counted in SQL.
         threading.Thread(target=self.files.warm, name="file-list-index", daemon=True).start()
+        if self.integrations is not None:
+            self.integrations.start()
         self.engine.start()
         if isinstance(self.watcher, Watcher):
             self.watcher.set_enabled(self.settings.watcher_enabled)
@@ -90,6 +94,8 @@ class Service:
         if isinstance(self.watcher, Watcher):
             self.watcher.stop()
         self.engine.stop()
+        if self.integrations is not None:
+            self.integrations.stop()
         self.bus.close()
         self.store.close()
 
@@ -104,8 +110,22 @@ class Service:
             self.ctx.settings = new
         if "watcher_enabled" in changes and hasattr(self.watcher, "set_enabled"):
             self.watcher.set_enabled(bool(changes["watcher_enabled"]))  # type: ignore[union-attr]
-        self.bus.publish(SettingsChanged(changes=dict(changes)))
+        if self.integrations is not None:
+            self.integrations.apply(new)
+        self.bus.publish(SettingsChanged(changes=_shown_changes(changes)))
         return new
+
+
+def _shown_changes(changes: dict[str, Any]) -> dict[str, Any]:
+    """The changes as every open page may see them: reader keys and notification URLs masked."""
+    from comicmaintainer.integrations.secrets import mask_servers, mask_urls
+
+    shown = dict(changes)
+    if "reader_servers" in shown:
+        shown["reader_servers"] = mask_servers(shown["reader_servers"])
+    if "notify_urls" in shown:
+        shown["notify_urls"] = mask_urls(shown["notify_urls"])
+    return shown
 
 
 def build_service(
@@ -115,12 +135,13 @@ def build_service(
     store = Store(settings.db_path)
     bus = EventBus()
     ctx = Context(settings=settings, store=store, source="web")
-    ctx.on_change = _change_publisher(bus, store, ctx)
+    integrations = Integrations(settings, store, bus)
+    ctx.on_change = _also(_change_publisher(bus, store, ctx), integrations.on_change)
     engine = JobEngine(ctx, bus, workers=workers)
     app = create_app(bus, routers=[*routers(), pages_router()])
     if watch and watcher is None:
         watcher = _folder_watcher(settings, ctx, engine, bus)
-    service = Service(settings, store, bus, ctx, engine, FileList(store), app, watcher)
+    service = Service(settings, store, bus, ctx, engine, FileList(store), app, watcher, integrations)
     app.state.service = service
     return service
 
@@ -154,6 +175,19 @@ def _folder_watcher(settings: Settings, ctx: Context, engine: JobEngine, bus: Ev
         polling_interval=settings.polling_interval,
         on_status=publish,
     )
+
+
+def _also(first: Any, second: Any) -> Any:
+    """Both callbacks for each change; the second (reader rescans) never stops the first."""
+
+    def both(change: Any) -> None:
+        first(change)
+        try:
+            second(change)
+        except Exception:
+            log.exception("reader rescan bookkeeping failed")
+
+    return both
 
 
 def _change_publisher(bus: EventBus, store: Store, ctx: Context) -> Any:

@@ -5,6 +5,7 @@ import { showAccount } from "./account.js";
 import { del, get, post } from "./api.js";
 import { confirmDelete, openBatchEditor, openPreview, openTagEditor } from "./dialogs.js";
 import { $ } from "./dom.js";
+import { IntegrationsPanel } from "./integrations.js";
 import { JobsPanel } from "./jobs.js";
 import { Library } from "./library.js";
 import { LiveStream } from "./stream.js";
@@ -110,6 +111,7 @@ async function main() {
     onScanned: () => library.load(),
     processUnprocessed: () => startJob(jobs, { kind: "process", scope: "unprocessed" }),
   });
+  window.__cm.integrations = new IntegrationsPanel({ startedJob: (job) => jobs.started(job) });
   setupNotifyButton();
   document.addEventListener("cm:job-finished", () => library.refreshCounts());
   await Promise.all([library.load(), library.loadFolders(), jobs.load().catch((err) => toast(err.message, "error"))]);
