@@ -247,4 +247,11 @@ def test_editable_keys_are_settings_fields() -> None:
         "log_max_bytes",
         "convert_cbr_to_cbz",
         "job_retention_days",
+        "volume_format",
+        "range_format",
+        "part_format",
+        "special_format",
+        "title_format",
+        "volume_padding",
+        "number_volumes",
     }

@@ -43,7 +43,7 @@ from comicmaintainer.domain.templates import (
 
 __all__ = [
     "DEFAULT_TEMPLATE", "MAX_NAME_BYTES", "PLACEHOLDERS", "NamingRules", "ParsedName",
-    "TemplateError", "clean_issue", "pad_issue", "parse_name", "render_filename",
+    "TemplateError", "clean_issue", "pad_issue", "parse_name", "render_filename", "render_text",
     "safe_filename_part", "series_from_folder", "validate_template",
 ]  # fmt: skip
 
@@ -169,3 +169,10 @@ def render_filename(
     if stem.startswith("."):
         stem = stem.lstrip(". ") or "_"  # a hidden file would drop out of the library
     return stem + ext
+
+
+def render_text(template: str, values: Mapping[str, str | None]) -> str:
+    """``template`` filled with ``values`` for a tag (no file name rules), debris of empty fields
+    swept away as in a file name."""
+    swept = _sweep(_skeleton(template, values))
+    return re.sub(r"\s+", " ", _TOKEN.sub(lambda m: values[m[1]] or "", swept)).strip()

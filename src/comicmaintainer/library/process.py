@@ -22,7 +22,7 @@ from comicmaintainer.archive.comicinfo import apply_tags, build_comicinfo, tags_
 from comicmaintainer.archive.errors import ArchiveError
 from comicmaintainer.archive.reader import ArchiveInfo, read_archive
 from comicmaintainer.config import Settings
-from comicmaintainer.domain.plan import FilePlan, plan_file
+from comicmaintainer.domain.plan import FilePlan, Tags, plan_file
 from comicmaintainer.library.locks import PathLocks
 from comicmaintainer.library.paths import resolve_inside, to_rel
 from comicmaintainer.library.store import Status, Store
@@ -124,6 +124,7 @@ def _process_locked(
         write_tags=mode != "rename",
         rename=mode != "normalize",
         target_extension=".cbz" if convert else None,
+        occupant=lambda taken: _tags_at(settings.watched_dir, taken),
     )
     before, after = asdict(plan.tags_before), asdict(plan.tags_after)
     if plan.needs_attention:
@@ -139,6 +140,18 @@ def _process_locked(
     if dry_run:
         return _dry_run_result(rel, plan, info, ctx, before, after)
     return _apply(rel, source, plan, info, ctx, convert=convert, on_stage=on_stage)
+
+
+def _tags_at(root: Path, rel: str) -> Tags | None:
+    """The tags of the file that has the name ``rel``, so a plan can tell a duplicate from a
+    different book; None when the name is free. An unreadable file counts as one without tags."""
+    target = resolve_inside(root, rel)
+    if not target.is_file():
+        return None
+    try:
+        return tags_from_metadata(read_archive(target).metadata)
+    except (ArchiveError, OSError):
+        return Tags()
 
 
 def reconcile_preview(results: list[Result]) -> list[Result]:
