@@ -65,7 +65,8 @@ _BRACKETED_ISSUE = re.compile(r"\(\s*#\s*(\d+(?:\.\d+)?)\s*\)")
 _VOLUME = re.compile(rf"{_B}(?:volume|vol|v)\.?[\s._-]*(\d+(?:\.\d+)?){_E}", re.I)
 _NAMED_CHAPTER_WORDS = r"mission|episode|lesson|act|round|stage|night|quest|level|step"
 _CHAPTER = re.compile(
-    rf"{_B}(?:(?P<word>{_NAMED_CHAPTER_WORDS})\s*|(?:chapter|chap|ch|issue|ep)\.?[\s._-]*#?|c(?=\d)|#\s*)"
+    rf"{_B}(?:(?P<word>{_NAMED_CHAPTER_WORDS})\s*|(?P<hash>#)\s*"
+    r"|(?:chapters|chapter|chap|ch|issue|ep)\.?[\s._-]*#?|c(?=\d))"
     rf"(?P<num>-?{_NUMBER}(?:[a-z]|\.[A-Z]{{2,4}})?){_E}",
     re.I,
 )
@@ -82,6 +83,7 @@ _SPECIAL = re.compile(
     rf"(?:[\s._#-]*(?P<num>\d+(?:\.\d+)?){_E})?",
     re.I,
 )
+_RELEASE_NOTES = re.compile(r"(?:\s*(?:c2c|noads|digital|webrip|hd|repaired|f\d|of \d+))+", re.I)
 _TITLE_AFTER = re.compile(r"^\s*[-–—:]\s*(.*\S)\s*$")
 _WORD_DOT = re.compile(r"(?<!\d)\.|\.(?!\d)")
 _GROUP_PREFIX = re.compile(r"^[^_]+_(?=(?:vol|volume|ch|chapter|episode|#)[\s.\d])", re.I)
@@ -135,13 +137,22 @@ def _after_chapter(tail: str) -> dict[str, str | None]:
         m = pattern.match(tail)
         if m:
             found[key], tail = m[1], tail[m.end() :]
-    special = _SPECIAL.match(tail.lstrip(" -–"))
+    special = _SPECIAL.match(tail.lstrip(" "))  # after a dash, it is the chapter's title
     if special:
         found["special"] = _special_label(special)
-        tail = tail.lstrip(" -–")[special.end() :]
+        tail = tail.lstrip(" ")[special.end() :]
     title = _TITLE_AFTER.match(tail)
     found["title"] = title[1] if title else None
     return found
+
+
+def _bare_title(tail: str) -> str | None:
+    """Words right after ``#12`` with no dash (``Karl May #001 Old Shatterhand``), unless they are
+    a release's notes (``c2c``, ``noads``)."""
+    text = re.sub(r"\s+", " ", tail).strip(_EDGE_SEPARATORS)
+    if not text or _RELEASE_NOTES.fullmatch(text):
+        return None
+    return text
 
 
 def _chapter_kind(issue: str, found: dict[str, str | None]) -> Kind:
@@ -162,7 +173,8 @@ def _find_chapter(rest: str, known_series: str | None) -> tuple[str, str, str | 
     """
     chapter = _CHAPTER.search(rest)
     if chapter is not None:
-        return rest[: chapter.start()], chapter["num"], chapter["word"], rest[chapter.end() :]
+        word = chapter["word"] or chapter["hash"]
+        return rest[: chapter.start()], chapter["num"], word, rest[chapter.end() :]
     volume = _VOLUME.search(rest)
     if volume is not None:
         before, after = rest[: volume.start()], rest[volume.end() :]
@@ -184,7 +196,9 @@ def _parse_chapter(rest: str, known_series: str | None) -> ParsedName | None:
     before, issue, word, after = found_chapter
     volume = _VOLUME.search(rest)
     found = _after_chapter(after)
-    if word and not found.get("title"):
+    if word == "#" and not found.get("title") and not found.get("part"):
+        found["title"] = _bare_title(after)
+    elif word and word != "#" and not found.get("title"):
         found["title"] = f"{word.capitalize()} {clean_issue(issue)}"
     series_text = before[: volume.start()] if volume and volume.start() < len(before) else before
     return ParsedName(

@@ -44,7 +44,7 @@ from comicmaintainer.domain.kinds import (
     special_text,
     title_for,
 )
-from comicmaintainer.domain.naming import NamingRules, parse_name, render_filename, series_from_folder
+from comicmaintainer.domain.naming import NamingRules, pad_issue, parse_name, render_filename, series_from_folder
 
 # The tags this program sets; the others are only read (and used in file names).
 MANAGED_TAGS = ("series", "issue", "title", "volume", "format")
@@ -213,3 +213,26 @@ def plan_file(
 def _same_tags(wanted: Tags, current: Tags) -> bool:
     """``""`` (clear) and None (absent) are one state once written."""
     return all((getattr(wanted, f.name) or None) == (getattr(current, f.name) or None) for f in fields(Tags))
+
+
+def describe_name(filename: str, folder: str | None, rules: NamingRules) -> dict[str, str | None]:
+    """What the rules make of a bare file name (no tags): the kind, its numbers and its title."""
+    path = PurePosixPath(folder, filename) if folder else PurePosixPath(filename)
+    parsed = parse_name(filename, folder)
+    book = read_book(path, Tags(), rules)
+    series = series_from_folder(folder) if folder else parsed.series
+    title = title_for(book, rules, {"series": series, "year": parsed.year}) if book else None
+    padded = pad_issue(book.issue, rules.padding) if book and book.issue else None
+    return {
+        "series": series,
+        "kind": book.kind if book else None,
+        "issue": book.issue if book else None,
+        "issue_padded": padded,
+        "issue_end": book.issue_end if book else None,
+        "part": book.part if book else None,
+        "special": book.special if book else None,
+        "chapter_title": book.chapter_title if book else None,
+        "title": title,
+        "volume": book.volume if book else parsed.volume,
+        "year": parsed.year,
+    }
