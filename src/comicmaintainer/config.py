@@ -286,7 +286,8 @@ def _validate_templates(checked: Mapping[str, Any], where: str) -> None:
         try:
             validate_title_template(checked["title_format"])
         except TemplateError as exc:
-            raise ConfigError(f"{where}title_format {_show(checked['title_format'])} is refused: {exc}") from None
+            shown = _show(checked["title_format"])
+            raise ConfigError(f"{where}title_format {shown} is refused: {exc}") from None
 
 
 def _coerce(name: str, spec: KeySpec, raw: object) -> Any:

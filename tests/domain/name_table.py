@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (a table of names reads best one row a line)
 """Real-world file names and what a reader would say each one holds.
 
 Each row: (file name, folder or None, kind, issue, range end, volume, part, title). The names

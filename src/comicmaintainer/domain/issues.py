@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 
-
 # sign, integer digits, decimal digits, anything after (a letter suffix, ".MU", "½" …)
 _ISSUE_PARTS = re.compile(r"(?P<sign>-?)(?P<int>[0-9]*)(?:\.(?P<dec>[0-9]+))?(?P<rest>.*)", re.S)
 
@@ -41,8 +40,6 @@ def pad_issue(issue: str, width: int) -> str:
         return issue
     sign = m["sign"]
     return sign + m["int"].zfill(width - len(sign)) + issue[len(sign) + len(m["int"]) :]
-
-
 
 
 def issue_key(issue: str) -> tuple[float, str]:

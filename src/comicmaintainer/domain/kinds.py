@@ -48,7 +48,9 @@ def _whole(text: str | None) -> str | None:
     return cleaned if cleaned and cleaned.isdigit() else None
 
 
-def book_from(parsed: ParsedName, tag_issue: str | None, tag_volume: str | None, tag_format: str | None) -> Book | None:
+def book_from(
+    parsed: ParsedName, tag_issue: str | None, tag_volume: str | None, tag_format: str | None
+) -> Book | None:
     """The book, from its name and tags: the name tells the kind, the tags' issue and volume win
     for a plain chapter, a Format tag ``Special`` makes a special. None when nothing is known."""
     issue, volume = clean_issue(tag_issue or ""), _whole(tag_volume)
@@ -61,7 +63,8 @@ def book_from(parsed: ParsedName, tag_issue: str | None, tag_volume: str | None,
         kind = "chapter" if issue else "volume" if volume else None
         if kind is None:
             return None
-        return Book(kind, issue=issue if kind == "chapter" else None, volume=volume, chapter_title=parsed.title)
+        issue = issue if kind == "chapter" else None
+        return Book(kind, issue=issue, volume=volume, chapter_title=parsed.title)
     return Book(
         kind,
         issue=parsed.issue,
@@ -117,7 +120,9 @@ def title_for(book: Book, rules: NamingRules, fields: dict[str, str | None]) -> 
     return head
 
 
-def chapter_title_from_tag(tag_title: str | None, book: Book, rules: NamingRules, fields: dict[str, str | None]) -> str | None:
+def chapter_title_from_tag(
+    tag_title: str | None, book: Book, rules: NamingRules, fields: dict[str, str | None]
+) -> str | None:
     """The chapter's own title inside a Title tag, taking off what ``title_for`` put around it."""
     text = (tag_title or "").strip()
     bare = replace(book, chapter_title=None)

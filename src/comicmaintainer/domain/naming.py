@@ -29,7 +29,6 @@ from __future__ import annotations
 import re
 import string
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from comicmaintainer.domain.issues import clean_issue, pad_issue
 from comicmaintainer.domain.parse import ParsedName, parse_name, series_from_folder

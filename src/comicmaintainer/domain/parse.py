@@ -241,7 +241,8 @@ def _comicapi_fields(text: str) -> tuple[str, str, str, str]:
     found = (info["series"], info["issue"], info["year"], info["title"])
     if not found[1]:
         original = parse_filename(text.strip() + ".cbz", Parser.ORIGINAL)
-        if re.fullmatch(r"[a-z]?\d+[a-z]?", original["issue"] or "", re.I) and not original["issue"].isdigit():
+        lettered = re.fullmatch(r"[a-z]?\d+[a-z]?", original["issue"] or "", re.I)
+        if lettered and not original["issue"].isdigit():
             found = (original["series"], original["issue"], original["year"], original["title"])
     return found
 

@@ -44,7 +44,13 @@ from comicmaintainer.domain.kinds import (
     special_text,
     title_for,
 )
-from comicmaintainer.domain.naming import NamingRules, pad_issue, parse_name, render_filename, series_from_folder
+from comicmaintainer.domain.naming import (
+    NamingRules,
+    pad_issue,
+    parse_name,
+    render_filename,
+    series_from_folder,
+)
 
 # The tags this program sets; the others are only read (and used in file names).
 MANAGED_TAGS = ("series", "issue", "title", "volume", "format")
