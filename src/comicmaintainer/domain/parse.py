@@ -235,8 +235,9 @@ def _comicapi_fields(text: str) -> tuple[str, str, str, str]:
     ``ORIGINAL`` is asked only when ``COMPLICATED`` finds nothing, and only its number with a letter
     (``1a``) is taken: its other finds there are a year or a number of the series (``IG-88``).
     """
-    if not text.strip():
-        return ("", "", "", "")  # comicapi would read the extension as a series
+    if not re.search(r"[^\W_]", text):
+        # comicapi would read the extension as a series, and ORIGINAL fails on " - " (IndexError)
+        return ("", "", "", "")
     info = parse_filename(text.strip() + ".cbz", Parser.COMPLICATED)
     found = (info["series"], info["issue"], info["year"], info["title"])
     if not found[1]:
