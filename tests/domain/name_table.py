@@ -217,3 +217,38 @@ ROWS: list[Row] = [Row(*r) for r in [
     ("cover.cbz", None, None, None, None, None, None, None),
     ("Spider-Man (24 pages).cbz", None, None, None, None, None, None, None),
 ]]  # fmt: skip
+
+# Written after the parser was changed to read ROWS, and never used to change it: the bench reports
+# these on their own, as the fairer measure of names the rules have not seen. Not asserted by tests.
+HELD_OUT: list[Row] = [Row(*r) for r in [
+    ("Scanlator_Vol.4 Ch.31 - The Promise.cbz", "Frieren", C, "31", None, "4", None, "The Promise"),
+    ("Ch.1105 - Dawn.cbz", "One Piece", C, "1105", None, None, None, "Dawn"),
+    ("[0042] Chapter 42.cbz", "Sakamoto Days", C, "42", None, None, None, None),
+    ("[0043]_Chapter_42.5.cbz", "Sakamoto Days", C, "42.5", None, None, None, None),
+    ("Vol. 5 Ch. 40 - A New Day.cbz", "Kaiju No. 8", C, "40", None, "5", None, "A New Day"),
+    ("Vol. 6.cbz", "Kaiju No. 8", V, None, None, "6", None, None),
+    ("Sakamoto Days v12 (2023) (Digital) (1r0n).cbz", None, V, None, None, "12", None, None),
+    ("Vagabond v01-03 (Omnibus).cbz", None, V, None, None, "1", None, None),
+    ("Gachiakuta c101-110.cbz", None, R, "101", "110", None, None, None),
+    ("Blue Period Ch.60 Part 2.cbz", None, P, "60", None, None, "2", None),
+    ("Mashle Vol.18 Extra.cbz", None, S, None, None, "18", None, None),
+    ("Oshi no Ko Omake.cbz", None, S, None, None, None, None, None),
+    ("Jujutsu Kaisen 0 - Prologue.cbz", None, S, None, None, None, None, None),
+    ("Chainsaw Man - Chapter 0150.cbz", "Chainsaw Man", C, "150", None, None, None, None),
+    ("Nightwing (2016) Volume 04 Issue 100.cbz", None, C, "100", None, "4", None, None),
+    ("Daredevil #612 (2019) (Digital) (Zone-Empire).cbr", None, C, "612", None, None, None, None),
+    ("Immortal Hulk 050 (2021) (Digital).cbz", None, C, "50", None, None, None, None),
+    ("Hawkeye v02 - Little Hits (2013).cbz", None, V, None, None, "2", None, "Little Hits"),
+    ("East of West Vol. 10 (2019).cbz", None, V, None, None, "10", None, None),
+    ("Uzumaki Ch.15 - Galaxies.cbz", None, C, "15", None, None, None, "Galaxies"),
+    ("Dungeon Meshi - Chapter 97 - Falin.cbz", None, C, "97", None, None, None, "Falin"),
+    ("Black Clover Ch. 370.cbz", None, C, "370", None, None, None, None),
+    ("Mob Psycho 100 Ch.101 Part 1.cbz", None, P, "101", None, None, "1", None),
+    ("Witch Hat Atelier Side Story 4.cbz", None, S, None, None, None, None, None),
+    ("Goodnight Punpun v13.cbz", None, V, None, None, "13", None, None),
+    ("Monster #162 (2001).cbz", None, C, "162", None, None, None, None),
+    ("Ghost in the Shell 1.5 #01.cbz", None, C, "1", None, None, None, None),
+    ("Akira Vol.3 Ch.20-25.cbz", None, R, "20", "25", "3", None, None),
+    ("Spy x Family Extra Mission 9.cbz", None, S, None, None, None, None, None),
+    ("Vinland Saga c200 - Epilogue.cbz", None, C, "200", None, None, None, "Epilogue"),
+]]  # fmt: skip
