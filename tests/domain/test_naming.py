@@ -318,6 +318,8 @@ def test_a_rendered_name_never_starts_with_a_dot() -> None:
     assert render_filename(rules, {"series": ".hack", "issue": "3"}, ".cbz") == "hack - Chapter 0003.cbz"
 
 
-@pytest.mark.parametrize("name", ["Berserk - (2021).cbz", " - .cbz", "-.cbz", "Berserk - [Group].cbz"])
+@pytest.mark.parametrize(
+    "name", ["Berserk - (2021).cbz", " - .cbz", "-.cbz", "Berserk - [Group].cbz", "of_1.cbz"]
+)
 def test_names_with_nothing_after_the_folder_series_are_read_without_failing(name: str) -> None:
     assert parse_name(name, "Berserk").series == "Berserk"

@@ -241,7 +241,10 @@ def _comicapi_fields(text: str) -> tuple[str, str, str, str]:
     info = parse_filename(text.strip() + ".cbz", Parser.COMPLICATED)
     found = (info["series"], info["issue"], info["year"], info["title"])
     if not found[1]:
-        original = parse_filename(text.strip() + ".cbz", Parser.ORIGINAL)
+        try:
+            original = parse_filename(text.strip() + ".cbz", Parser.ORIGINAL)
+        except IndexError:  # ORIGINAL fails on some word lists ("of 1"): it found nothing
+            return found
         lettered = re.fullmatch(r"[a-z]?\d+[a-z]?", original["issue"] or "", re.I)
         if lettered and not original["issue"].isdigit():
             found = (original["series"], original["issue"], original["year"], original["title"])
