@@ -129,7 +129,7 @@ def _describe(r: Result) -> str:
         lines.append(f"  rename: {r.path} → {r.new_path}")
     for key, new in r.tags_after.items():
         old = r.tags_before.get(key)
-        if new != old and key in ("series", "issue", "title"):
+        if new != old and key in ("series", "issue", "title", "volume", "format"):
             lines.append(f"  {key}: {old!r} → {new!r}")
     if r.duplicate_of:
         same = {True: "identical copy", False: "different version", None: "unknown"}[r.identical]
