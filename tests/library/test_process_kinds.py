@@ -4,6 +4,10 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -138,3 +142,51 @@ def test_every_kind_gets_a_distinct_name_and_reader_tags_and_a_second_run_change
         again = [process(watched / rel, kinds_ctx, force=forced) for rel in on_disk]
         assert [(r.outcome, r.new_path) for r in again] == [("unchanged", None)] * len(on_disk)
     assert {rel: (watched / rel).stat().st_mtime_ns for rel in on_disk} == stats
+
+
+def test_the_same_library_through_the_cli_with_parallel_workers(watched: Path, tmp_path: Path) -> None:
+    """Two different books racing for one name (Kingdom's two chapter 1) are both kept, apart."""
+    _build(watched)
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "config.json").write_text('{"title_format": "Chapter {issue} - {chapter_title}"}')
+    env = {
+        **os.environ,
+        "WATCHED_DIR": str(watched),
+        "CONFIG_DIR": str(tmp_path / "config"),
+        "DUPLICATE_DIR": str(tmp_path / "duplicates"),
+        "MAX_WORKERS": "4",
+    }
+    command = [sys.executable, "-m", "comicmaintainer.cli", "process", str(watched), "--json"]
+
+    first = [
+        json.loads(line)
+        for line in subprocess.run(command, env=env, capture_output=True, text=True).stdout.splitlines()
+    ]
+
+    outcomes = {r["path"]: r["outcome"] for r in first}
+    assert [p for p, outcome in outcomes.items() if outcome == "duplicate"] in (
+        [DUPLICATE],
+        ["One Piece/One Piece ch 1100.cbz"],  # whichever of the two copies came second
+    )
+    on_disk = sorted(str(p.relative_to(watched)) for p in watched.rglob("*.cbz"))
+    racing = {"Kingdom/Kingdom - Chapter 0001.cbz", "Kingdom/Kingdom - Chapter 0001 (Volume 02).cbz"}
+    # whichever chapter 1 lost the race keeps its own volume in its name
+    kept_apart = (
+        {"Kingdom/Kingdom - Chapter 0001.cbz", f"Kingdom/Kingdom - Chapter 0001 (Volume 0{v}).cbz"}
+        for v in (1, 2)
+    )
+    assert set(on_disk) - racing == {new for new, *_ in LIBRARY.values()} - racing
+    assert set(on_disk) & {*racing, "Kingdom/Kingdom - Chapter 0001 (Volume 01).cbz"} in list(kept_apart)
+    assert len(on_disk) == len(LIBRARY)
+    for new, number, title, volume, fmt in LIBRARY.values():
+        if new not in racing:
+            assert _reader_tags(watched / new) == (number, title, volume, fmt), new
+    volumes = {
+        _reader_tags(watched / rel)[2] for rel in on_disk if rel.startswith("Kingdom/Kingdom - Chapter 0001")
+    }
+    assert volumes == {1, 2}
+    second = [
+        json.loads(line)
+        for line in subprocess.run(command, env=env, capture_output=True, text=True).stdout.splitlines()
+    ]
+    assert {r["outcome"] for r in second} == {"unchanged"} and len(second) == len(on_disk)

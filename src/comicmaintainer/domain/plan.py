@@ -242,3 +242,13 @@ def describe_name(filename: str, folder: str | None, rules: NamingRules) -> dict
         "volume": book.volume if book else parsed.volume,
         "year": parsed.year,
     }
+
+
+def same_book_at(
+    rel_path: str, tags: Tags, other_rel_path: str, other_tags: Tags, rules: NamingRules
+) -> bool:
+    """Whether the file at ``other_rel_path`` holds the same book as the one at ``rel_path``; when
+    either book cannot be told, they count as the same (the name is simply taken)."""
+    mine = read_book(PurePosixPath(rel_path), tags, rules)
+    other = read_book(PurePosixPath(other_rel_path), other_tags, rules)
+    return mine is None or other is None or same_book(mine, other)
