@@ -133,3 +133,27 @@ def test_parse_name_json() -> None:
     assert fields["issue_padded"] == "0071.4"
     assert fields["title"] == "Chapter 71.4"
     assert fields["year"] == "2021"
+
+
+def test_parse_name_shows_the_kind_of_book_and_its_numbers() -> None:
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "comicmaintainer.cli",
+            "parse-name",
+            "Solo Leveling Vol.1 c001-010.cbz",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    fields = json.loads(out.stdout)
+    assert (fields["kind"], fields["issue"], fields["issue_end"], fields["volume"]) == (
+        "range",
+        "1",
+        "10",
+        "1",
+    )
+    assert fields["title"] == "Chapters 1-10"

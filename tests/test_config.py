@@ -252,6 +252,13 @@ def test_editable_keys_are_settings_fields() -> None:
         "notify_urls",
         "notify_events",
         "notify_group_seconds",
+        "volume_format",
+        "range_format",
+        "part_format",
+        "special_format",
+        "title_format",
+        "volume_padding",
+        "number_volumes",
     }
 
 

@@ -13,7 +13,8 @@ import click
 
 from comicmaintainer import __version__
 from comicmaintainer.config import ConfigError, Settings, load_settings
-from comicmaintainer.domain.naming import clean_issue, pad_issue, parse_name, series_from_folder
+from comicmaintainer.domain.naming import NamingRules
+from comicmaintainer.domain.plan import describe_name
 from comicmaintainer.library import undo as undo_module
 from comicmaintainer.library.process import Context, Result, process, reconcile_preview
 from comicmaintainer.library.recovery import recover
@@ -128,7 +129,7 @@ def _describe(r: Result) -> str:
         lines.append(f"  rename: {r.path} → {r.new_path}")
     for key, new in r.tags_after.items():
         old = r.tags_before.get(key)
-        if new != old and key in ("series", "issue", "title"):
+        if new != old and key in ("series", "issue", "title", "volume", "format"):
             lines.append(f"  {key}: {old!r} → {new!r}")
     if r.duplicate_of:
         same = {True: "identical copy", False: "different version", None: "unknown"}[r.identical]
@@ -181,22 +182,13 @@ def check_cmd(ctx: click.Context, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--padding", default=4, show_default=True, type=click.IntRange(0, 10))
 def parse_name_cmd(name: str, folder: str | None, as_json: bool, padding: int) -> None:
-    """Show what the name rules make of a file name."""
-    parsed = parse_name(name, folder)
-    issue = clean_issue(parsed.issue) if parsed.issue else None
-    fields = {
-        "series": series_from_folder(folder) if folder else parsed.series,
-        "issue": issue,
-        "issue_padded": pad_issue(issue, padding) if issue else None,
-        "title": f"Chapter {issue}" if issue else None,
-        "volume": parsed.volume,
-        "year": parsed.year,
-    }
+    """Show what the name rules make of a file name: its kind of book, numbers and title."""
+    fields = describe_name(name, folder, NamingRules(padding=padding))
     if as_json:
         click.echo(json.dumps(fields))
     else:
         for key, value in fields.items():
-            click.echo(f"{key:<13}{value if value is not None else '-'}")
+            click.echo(f"{key:<14}{value if value is not None else '-'}")
 
 
 @main.command("history")

@@ -21,6 +21,15 @@ from typing import Any
 
 from comicmaintainer import integration_settings as integ
 from comicmaintainer.domain.naming import DEFAULT_TEMPLATE, NamingRules, TemplateError, validate_template
+from comicmaintainer.domain.templates import (
+    DEFAULT_PART_TEMPLATE,
+    DEFAULT_RANGE_TEMPLATE,
+    DEFAULT_SPECIAL_TEMPLATE,
+    DEFAULT_TITLE_TEMPLATE,
+    DEFAULT_VOLUME_TEMPLATE,
+    SETTING_OF_KIND,
+    validate_title_template,
+)
 
 KIB = 1024
 MIB = 1024 * KIB
@@ -56,6 +65,14 @@ class Settings:
     notify_urls: tuple[str, ...] = ()
     notify_events: dict[str, bool] = dataclasses.field(default_factory=lambda: dict(integ.NOTIFY_EVENTS))
     notify_group_seconds: float = 60.0
+    # One template per kind of book (the chapter's is filename_format), see domain/templates.py.
+    volume_format: str = DEFAULT_VOLUME_TEMPLATE
+    range_format: str = DEFAULT_RANGE_TEMPLATE
+    part_format: str = DEFAULT_PART_TEMPLATE
+    special_format: str = DEFAULT_SPECIAL_TEMPLATE
+    title_format: str = DEFAULT_TITLE_TEMPLATE
+    volume_padding: int = 2
+    number_volumes: bool = False
 
     @property
     def db_path(self) -> Path:
@@ -79,7 +96,17 @@ class Settings:
 
     @property
     def naming(self) -> NamingRules:
-        return NamingRules(template=self.filename_format, padding=self.issue_padding)
+        return NamingRules(
+            template=self.filename_format,
+            padding=self.issue_padding,
+            volume_template=self.volume_format,
+            range_template=self.range_format,
+            part_template=self.part_format,
+            special_template=self.special_format,
+            volume_padding=self.volume_padding,
+            title_template=self.title_format,
+            number_volumes=self.number_volumes,
+        )
 
 
 @dataclass(frozen=True)
@@ -117,6 +144,13 @@ EDITABLE_KEYS: Mapping[str, KeySpec] = MappingProxyType(
         "notify_urls": KeySpec(list, check=integ.check_urls),
         "notify_events": KeySpec(dict, check=integ.check_events),
         "notify_group_seconds": KeySpec(float, 0, 3600),
+        "volume_format": KeySpec(str),
+        "range_format": KeySpec(str),
+        "part_format": KeySpec(str),
+        "special_format": KeySpec(str),
+        "title_format": KeySpec(str),
+        "volume_padding": KeySpec(int, 0, 10),
+        "number_volumes": KeySpec(bool),
     }
 )
 
@@ -251,13 +285,24 @@ def _validate_editable(values: Mapping[str, object], *, where: str) -> dict[str,
             allowed = ", ".join(sorted(EDITABLE_KEYS))
             raise ConfigError(f"{where}unknown setting {_show(key)}; editable settings are {allowed}")
         checked[key] = _coerce(f"{where}{key}", spec, raw)
-    if "filename_format" in checked:
-        try:
-            validate_template(checked["filename_format"])
-        except TemplateError as exc:
-            shown = _show(checked["filename_format"])
-            raise ConfigError(f"{where}filename_format {shown} is refused: {exc}") from None
+    _validate_templates(checked, where)
     return checked
+
+
+def _validate_templates(checked: Mapping[str, Any], where: str) -> None:
+    """Each kind's template must hold what tells two books of that kind apart."""
+    for kind, key in SETTING_OF_KIND.items():
+        if key in checked:
+            try:
+                validate_template(checked[key], kind)
+            except TemplateError as exc:
+                raise ConfigError(f"{where}{key} {_show(checked[key])} is refused: {exc}") from None
+    if "title_format" in checked:
+        try:
+            validate_title_template(checked["title_format"])
+        except TemplateError as exc:
+            shown = _show(checked["title_format"])
+            raise ConfigError(f"{where}title_format {shown} is refused: {exc}") from None
 
 
 def _coerce(name: str, spec: KeySpec, raw: object) -> Any:

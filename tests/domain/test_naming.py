@@ -103,7 +103,7 @@ def test_parse_case_table_is_large() -> None:
 
 def test_parse_name_reads_a_title_after_the_chapter() -> None:
     parsed = parse_name("Berserk c045 - The Black Swordsman (24 pages).cbz")
-    assert parsed == ParsedName(series="Berserk", issue="45", title="The Black Swordsman")
+    assert parsed == ParsedName(series="Berserk", issue="45", title="The Black Swordsman", kind="chapter")
 
 
 def test_parse_name_of_empty_text_finds_nothing() -> None:
@@ -224,12 +224,12 @@ FULL = {"series": "Batman", "issue": "5", "title": "Dark", "volume": "2", "year"
     [
         ("{series} - Chapter {issue}", "Batman - Chapter 0005", "Batman - Chapter 0005"),
         ("{series} ({year}) {issue}", "Batman 0005", "Batman (2019) 0005"),
-        ("{series} v{volume} - {issue}", "Batman - 0005", "Batman v2 - 0005"),
-        ("{series} (v{volume}) #{issue_no_pad}", "Batman #5", "Batman (v2) #5"),
+        ("{series} v{volume} - {issue}", "Batman - 0005", "Batman v02 - 0005"),
+        ("{series} (v{volume}) #{issue_no_pad}", "Batman #5", "Batman (v02) #5"),
         ("{series} [{year} {publisher}] {issue}", "Batman 0005", "Batman [2019 DC] 0005"),
         ("{series} - {title} - {issue}", "Batman - 0005", "Batman - Dark - 0005"),
-        ("{volume} - {series} - {issue}", "Batman - 0005", "2 - Batman - 0005"),
-        ("{series}-{volume}-{issue}", "Batman-0005", "Batman-2-0005"),
+        ("{volume} - {series} - {issue}", "Batman - 0005", "02 - Batman - 0005"),
+        ("{series}-{volume}-{issue}", "Batman-0005", "Batman-02-0005"),
         ("{series} {issue} ({year}) ({publisher})", "Batman 0005", "Batman 0005 (2019) (DC)"),
         ("{series} {issue} - {title}", "Batman 0005", "Batman 0005 - Dark"),
     ],
@@ -316,3 +316,10 @@ def test_validate_template_accepts_every_placeholder() -> None:
 def test_a_rendered_name_never_starts_with_a_dot() -> None:
     rules = NamingRules()
     assert render_filename(rules, {"series": ".hack", "issue": "3"}, ".cbz") == "hack - Chapter 0003.cbz"
+
+
+@pytest.mark.parametrize(
+    "name", ["Berserk - (2021).cbz", " - .cbz", "-.cbz", "Berserk - [Group].cbz", "of_1.cbz"]
+)
+def test_names_with_nothing_after_the_folder_series_are_read_without_failing(name: str) -> None:
+    assert parse_name(name, "Berserk").series == "Berserk"

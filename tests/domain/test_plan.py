@@ -68,7 +68,7 @@ def test_file_in_the_root_without_series_tag_takes_the_series_of_its_name() -> N
 def test_no_issue_anywhere_needs_attention_and_changes_nothing() -> None:
     current = Tags(series="Berserk")
     plan = plan_file("Berserk/cover.cbz", current, RULES)
-    assert plan.needs_attention == "no issue number in the tags or the file name"
+    assert plan.needs_attention == "no issue number or volume in the tags or the file name"
     assert (plan.new_rel_path, plan.tag_changes, plan.tags_after) == (None, {}, current)
     assert not plan.normalized
     assert not plan.changes_anything

@@ -52,6 +52,27 @@ def test_new_name_format_is_previewed_then_used_by_the_next_rename(served: Serve
     )
 
 
+def test_each_kind_of_book_has_a_template_with_a_live_preview(served: Served, open_page: Any) -> None:
+    page = open_page(served.url, "?q=Vinland")
+    page.click("#menu-button")
+    page.click("[data-open='dlg-settings']")
+    page.wait_for_function("document.querySelector('#set-kind-previews').textContent.includes('volume:')")
+    assert page.input_value("#set-volume-format") == "{series} - Volume {volume}"
+    page.fill("#set-volume-format", "{series} Vol {volume}")
+    page.fill("#set-volume-padding", "3")
+    page.wait_for_function("document.querySelector('#set-kind-previews').textContent.includes('Vol 003')")
+    page.fill("#set-range-format", "{series} {issue}")
+    page.wait_for_function("document.querySelector('#set-kind-previews').textContent === ''")
+    assert "{issue_end}" in page.text_content("#set-preview")
+    page.fill("#set-range-format", "{series} {issue} to {issue_end}")
+    page.click("#settings-save")
+    page.wait_for_selector("#dlg-settings", state="hidden")
+    saved = httpx.get(served.url + "/api/settings").json()
+    assert (saved["volume_format"], saved["volume_padding"]) == ("{series} Vol {volume}", 3)
+    assert saved["range_format"] == "{series} {issue} to {issue_end}"
+    assert serious_violations(page) == []
+
+
 def test_history_lists_the_change_and_undo_restores_the_name(served: Served, open_page: Any) -> None:
     page = open_page(served.url, "?q=One%20Piece")
     rows = page.eval_on_selector_all("#file-list .file", "es => es.map(e => e.dataset.path)")

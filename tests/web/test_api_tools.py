@@ -30,9 +30,34 @@ def test_settings_validate_persist_and_preview(api: httpx.Client, service) -> No
             "path": "Berserk/Berserk ch1.cbz",
         },
     )
-    assert preview.json() == {"name": "Berserk - Chapter 001.cbz", "path": "Berserk/Berserk ch1.cbz"}
+    assert preview.json()["name"] == "Berserk - Chapter 001.cbz"
+    assert preview.json()["path"] == "Berserk/Berserk ch1.cbz"
     refused = api.post("/api/settings/preview", json={"filename_format": "{bogus}"})
     assert refused.status_code == 400 and refused.json()["error"]["code"] == "bad_template"
+
+
+def test_every_kind_has_its_template_setting_and_preview(api: httpx.Client, service) -> None:  # noqa: F811
+    changed = api.put("/api/settings", json={"volume_format": "{series} v{volume}", "volume_padding": 3})
+    assert changed.status_code == 200 and changed.json()["volume_format"] == "{series} v{volume}"
+    assert service.ctx.settings.naming.volume_template == "{series} v{volume}"
+    refused = api.put("/api/settings", json={"range_format": "{series} {issue}"})
+    assert refused.status_code == 400
+    assert "range_format" in refused.json()["error"]["message"]
+    assert "{issue_end}" in refused.json()["error"]["message"]
+    body = {
+        "filename_format": "{series} - Chapter {issue}",
+        "part_format": "{series} {issue} pt{part}",
+        "title_format": "Chapter {issue} - {chapter_title}",
+        "path": "Berserk/Berserk ch1.cbz",
+    }
+    kinds = {k["kind"]: k for k in api.post("/api/settings/preview", json=body).json()["kinds"]}
+    assert kinds["volume"]["name"] == "Berserk v003.cbz"  # the saved template and volume padding
+    assert kinds["part"]["name"] == "Berserk 0050 pt2.cbz"
+    assert kinds["range"]["name"] == "Berserk - Chapter 0001-0008.cbz"
+    assert kinds["special"]["name"] == "Berserk - Volume 010 Extra.cbz"
+    assert kinds["chapter"]["title"] == "Chapter 5 - The Beginning"
+    bad = api.post("/api/settings/preview", json={**body, "special_format": "{series}"})
+    assert bad.status_code == 400 and "{special}" in bad.json()["error"]["message"]
 
 
 def test_preferences_persist(api: httpx.Client, service) -> None:  # noqa: F811

@@ -235,6 +235,7 @@ def tags_from_metadata(md: GenericMetadata) -> Tags:
         volume=None if md.volume is None else str(md.volume),
         year=None if md.year is None else str(md.year),
         publisher=md.publisher or None,
+        format=md.format or None,
     )
 
 
@@ -244,7 +245,7 @@ def apply_tags(md: GenericMetadata, tags: Tags) -> GenericMetadata:
     Volume and year must be whole numbers (the schema stores them as integers).
     """
     changes: dict[str, object] = {}
-    for field in ("series", "issue", "title", "publisher"):
+    for field in ("series", "issue", "title", "publisher", "format"):
         value = getattr(tags, field)
         if value is not None:
             changes[field] = value.strip() or None

@@ -22,7 +22,7 @@ from comicmaintainer.archive.comicinfo import apply_tags, build_comicinfo, tags_
 from comicmaintainer.archive.errors import ArchiveError
 from comicmaintainer.archive.reader import ArchiveInfo, read_archive
 from comicmaintainer.config import Settings
-from comicmaintainer.domain.plan import FilePlan, plan_file
+from comicmaintainer.domain.plan import FilePlan, Tags, plan_file, same_book_at
 from comicmaintainer.library.locks import PathLocks
 from comicmaintainer.library.paths import resolve_inside, to_rel
 from comicmaintainer.library.store import Status, Store
@@ -46,6 +46,11 @@ class Context:
 
 
 Stage = Literal["reading", "tagging", "renaming"]
+_PLANS = 3  # a file whose planned name other books keep taking meanwhile is planned at most this often
+
+
+class TakenByAnotherBook(ArchiveError):
+    """The planned name was free, then a different book (another worker's file) took it."""
 
 
 def _no_stage(stage: Stage) -> None:
@@ -95,6 +100,13 @@ def process(
         return Result(path=str(path), outcome="failed", message=str(exc), dry_run=dry_run)
     with ctx.locks.hold(rel):
         try:
+            for _ in range(_PLANS - 1):
+                try:
+                    return _process_locked(
+                        rel, ctx, dry_run=dry_run, mode=mode, force=force, on_stage=on_stage
+                    )
+                except TakenByAnotherBook:
+                    continue  # the next plan sees the book that took the name, and keeps apart from it
             return _process_locked(rel, ctx, dry_run=dry_run, mode=mode, force=force, on_stage=on_stage)
         except (ArchiveError, OSError) as exc:
             message = _one_line(exc)
@@ -124,6 +136,7 @@ def _process_locked(
         write_tags=mode != "rename",
         rename=mode != "normalize",
         target_extension=".cbz" if convert else None,
+        occupant=lambda taken: _tags_at(settings.watched_dir, taken),
     )
     before, after = asdict(plan.tags_before), asdict(plan.tags_after)
     if plan.needs_attention:
@@ -139,6 +152,18 @@ def _process_locked(
     if dry_run:
         return _dry_run_result(rel, plan, info, ctx, before, after)
     return _apply(rel, source, plan, info, ctx, convert=convert, on_stage=on_stage)
+
+
+def _tags_at(root: Path, rel: str) -> Tags | None:
+    """The tags of the file that has the name ``rel``, so a plan can tell a duplicate from a
+    different book; None when the name is free. An unreadable file counts as one without tags."""
+    target = resolve_inside(root, rel)
+    if not target.is_file():
+        return None
+    try:
+        return tags_from_metadata(read_archive(target).metadata)
+    except (ArchiveError, OSError):
+        return Tags()
 
 
 def reconcile_preview(results: list[Result]) -> list[Result]:
@@ -288,6 +313,10 @@ def _convert(rel: str, source: Path, target_rel: str, xml: bytes, info: ArchiveI
 
 def _set_aside(rel: str, source: Path, taken_rel: str, info: ArchiveInfo, ctx: Context) -> DupInfo:
     """The name is taken by another file: this one is a duplicate. Moved to DUPLICATE_DIR when set."""
+    held = _tags_at(ctx.settings.watched_dir, taken_rel)
+    mine = tags_from_metadata(info.metadata)
+    if held is not None and not same_book_at(rel, mine, taken_rel, held, ctx.settings.naming):
+        raise TakenByAnotherBook(f"{taken_rel} was taken by a different book; plan {rel} again")
     other = resolve_inside(ctx.settings.watched_dir, taken_rel)
     identical = _same_pages(info, other)
     dup: DupInfo = {"duplicate_of": taken_rel, "identical": identical}

@@ -5,8 +5,13 @@ import { get, post, put } from "./api.js";
 import { $, $$, debounce, el, esc, fmtDate } from "./dom.js";
 import { toast } from "./toast.js";
 
-const NUMBER_KEYS = ["issue_padding", "polling_interval", "quiet_period", "log_max_bytes", "job_retention_days"];
-const BOOL_KEYS = ["watcher_enabled", "watcher_polling", "convert_cbr_to_cbz"];
+const NUMBER_KEYS = [
+  "issue_padding", "volume_padding", "polling_interval", "quiet_period", "log_max_bytes", "job_retention_days",
+];
+const BOOL_KEYS = ["watcher_enabled", "watcher_polling", "convert_cbr_to_cbz", "number_volumes"];
+// The templates, one per kind of book, and the title template; each change is previewed.
+const TEXT_KEYS = ["filename_format", "volume_format", "range_format", "part_format", "special_format", "title_format"];
+const PREVIEW_KEYS = [...TEXT_KEYS, "issue_padding", "volume_padding"];
 const LOG_POLL_MS = 2000;
 
 export function applyTheme(theme) {
@@ -83,7 +88,7 @@ export class Tools {
   bindSettings() {
     const form = $("#settings-form");
     form.addEventListener("input", (ev) => {
-      if (ev.target.name === "filename_format" || ev.target.name === "issue_padding") this.previewLater();
+      if (PREVIEW_KEYS.includes(ev.target.name)) this.previewLater();
     });
     $("#settings-save").addEventListener("click", () => this.saveSettings());
   }
@@ -108,7 +113,8 @@ export class Tools {
 
   formValues() {
     const form = $("#settings-form");
-    const values = { filename_format: form.elements.namedItem("filename_format").value };
+    const values = {};
+    for (const k of TEXT_KEYS) values[k] = form.elements.namedItem(k).value;
     for (const k of NUMBER_KEYS) values[k] = Number(form.elements.namedItem(k).value);
     for (const k of BOOL_KEYS) values[k] = form.elements.namedItem(k).checked;
     return values;
@@ -117,16 +123,22 @@ export class Tools {
   async preview() {
     const v = this.formValues();
     const out = $("#set-preview");
-    const body = { filename_format: v.filename_format, issue_padding: v.issue_padding };
+    const kinds = $("#set-kind-previews");
+    const body = {};
+    for (const k of PREVIEW_KEYS) body[k] = v[k];
     const sample = this.samplePath();
     if (sample) body.path = sample;
     try {
       const res = await post("/api/settings/preview", body);
       out.textContent = res.path ? `${res.path} → ${res.name}` : res.name;
       out.classList.remove("error");
+      kinds.replaceChildren(...res.kinds.map((k) => el("span", { class: "kind-preview" },
+        `${k.kind}: ${k.path.split("/").pop()} → ${k.name}${k.title ? ` (Title: ${k.title})` : ""}`)));
+      kinds.classList.remove("error");
     } catch (err) {
       out.textContent = err.message;
       out.classList.add("error");
+      kinds.replaceChildren();
     }
   }
 
