@@ -42,7 +42,7 @@ def fakes() -> Iterator[tuple[FakeKomga, FakeKavita, FakeNotify]]:
 def service(tmp_path: Path) -> Iterator[Service]:
     library = tmp_path / "library"
     build(library, series=10, per_series=49, pages=1)  # 490 chapters and 4 hard cases
-    for name in ("Artbook", "Cover Gallery", "Extras", "Sketches", "Postcards", "Posters"):
+    for name in ("Artbook", "Cover Gallery", "Wallpapers", "Sketches", "Postcards", "Posters"):
         write_cbz(library / "Berserk" / f"{name}.cbz", seed=hash(name) % 10_000, pages=1)
     assert sum(1 for p in library.rglob("*") if p.is_file()) == 500
     settings = Settings(watched_dir=library, duplicate_dir=None, config_dir=tmp_path / "config")
