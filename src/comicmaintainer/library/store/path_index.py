@@ -1,6 +1,6 @@
 """Which files' paths hold a search, per status, answered from memory: the file list's new searches.
 
-The file list (``library/store.py``) counts a search as LIKE does: a substring of the relative path
+The file list (``file_list.py`` beside this module) counts a search as LIKE does: a substring of the relative path
 "folder/name", ASCII letters folded. Testing every path in SQLite costs 20-25 ms at 100,000 files,
 and every keystroke of a query being typed is a new search. This index holds the folded paths as a
 few long strings, one line per file, and counts with ``str.count`` over ranges of them.
