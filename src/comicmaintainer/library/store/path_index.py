@@ -1,34 +1,37 @@
 """Which files' paths hold a search, per status, answered from memory: the file list's new searches.
 
-The file list (``file_list.py`` beside this module) counts a search as LIKE does: a substring of the relative path
-"folder/name", ASCII letters folded. Testing every path in SQLite costs 20-25 ms at 100,000 files,
-and every keystroke of a query being typed is a new search. This index holds the folded paths as a
-few long strings, one line per file, and counts with ``str.count`` over ranges of them.
+The idea: the file list (``file_list.py``) counts a search as LIKE does, a substring of the relative
+path "folder/name" with ASCII letters folded. Testing every path in SQLite costs 20-25 ms at 100,000
+files, and every keystroke of a query being typed is a new search. This index holds the folded
+paths as a few long strings, one line per file (NUL, then the name), and counts with ``str.count``
+over ranges of them: C loops over a few megabytes, no Python step per file.
 
-How it keeps those counts few, short and exact:
+The invariant: ``search`` answers exactly what LIKE over the files table would, as of the build
+plus every change applied since (in the change log's order). Paths hold no NUL (no file system
+allows one; one is held as U+FFFD), so a line never holds a query and a NUL never begins a query.
 
-- A query without "/" is in a path iff it is in the folder or in the file name. The folders are
-  tested once; every file of a matching folder counts, from the number of lines alone.
-- A file name usually begins with its folder's last part ("Saga/Saga - Chapter 0001.cbz"), so such
-  a name is held without it, cut: " - chapter 0001.cbz". These remainders repeat from folder to
-  folder, so each distinct one is tested once and numbered, and every cut name is also one
-  character, its remainder's number: the names holding the query are counted as the occurrences of
-  a few characters. (With very many distinct remainders, the cut names are searched as text.)
-- A query can span the cut ("saga - chapter 00"): its head ends the folder ("saga") and its tail
-  begins the remainder. Folders are ordered by their path reversed, so those ending with one head
-  are one range, where the lines beginning with the tail are one ``count`` of NUL + tail.
-- A query with "/" spans the folder and the name the same way: the folders ending with what comes
-  before its last "/" are one range, and the names beginning with what follows are counted.
+The tricks, by name (each keeps the counts few, short and exact):
 
-A count of a query over text is exact when no line can hold it twice (it begins with NUL, or the
-lines are shorter than it twice); otherwise a regular expression takes one match per line.
-
-Names are held per status, so every count is per status. When the matches are few their rowids
-are listed too, from the same ranges. Each change since the build (from the store's change log) is
-held as lines of whole paths, the row before and after (one line when only the status changed),
-searched as the build's lines are: a search adds the matches after and takes away those before.
-
-Paths hold no NUL (no file system allows one); a NUL in a path is held as U+FFFD.
+- **Folders once.** A query without "/" is in a path iff it is in the folder or in the name. The
+  folders are tested once; every file of a matching folder counts, from the number of lines alone.
+- **Cut names.** A file name usually begins with its folder's last part ("Saga/Saga - Chapter
+  0001.cbz"), so such a name is held without it, cut: " - chapter 0001.cbz".
+- **Numbered remainders.** Those remainders repeat from folder to folder, so each distinct one is
+  tested once and numbered, and every cut name is also one character, its remainder's number: the
+  names holding the query are counted as the occurrences of a few characters. (With very many
+  distinct remainders, the cut names are searched as text.)
+- **Reversed folders.** A query can span the cut ("saga - chapter 00"): its head ends the folder
+  ("saga") and its tail begins the remainder. Folders are ordered by their path reversed, so those
+  ending with one head are one range, where the lines beginning with the tail are one ``count`` of
+  NUL + tail. A query with "/" spans the folder and the name the same way.
+- **Counts that cannot count twice.** A count over text is exact when no line can hold the query
+  twice (it begins with NUL, or the lines are shorter than it twice); otherwise a regular
+  expression takes one match per line.
+- **Rowids by line.** Each kind of line keeps its files' rowids by line number and where each line
+  starts; a match's rowid is found by a binary search of the starts (only when matches are listed).
+- **Changes beside the build.** Each change since the build (from the store's change log) is held
+  as the whole path before and after with its rowid; a search adds the matches after and takes
+  away those before. The file list builds a new index when they grow many.
 """
 
 from __future__ import annotations
@@ -37,9 +40,10 @@ import re
 import string
 import time
 from array import array
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from itertools import compress, repeat
 from operator import ne
 from typing import NamedTuple, TypeVar
@@ -48,18 +52,12 @@ from typing import NamedTuple, TypeVar
 _LIKE_FOLD = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 _LINE = "\0"  # begins every line; a query holding it matches no path
 _LAST_CHAR = chr(0x10FFFF)
-# A line ends with its file's rowid, in hexadecimal written with the letters A to P: a folded
-# path or query holds no capital ASCII letter, so a search never matches one, and one findall
-# gives the rowids of the lines it picks.
-_TO_LETTERS = str.maketrans("0123456789abcdef", "ABCDEFGHIJKLMNOP")
-_FROM_LETTERS = str.maketrans("ABCDEFGHIJKLMNOP", "0123456789abcdef")
-_ROWID = "[A-P]+"
-_CAPITALS = "ABCDEFGHIJKLMNOP"
 # Up to this many distinct remainders, a search tests each of them, and counts the cut names by
 # remainder when those holding the query, or those not holding it, are at most _FEW_HELD.
 _FEW_REMAINDERS = 4096
 _FEW_HELD = 32
 _NEXT = (1).__add__
+_PREVIOUS = (-1).__add__
 _GIVE_WAY_ROWS = 100  # about a tenth of a millisecond of work
 _T = TypeVar("_T")
 
@@ -82,7 +80,8 @@ class Found:
 class _Lines:
     """One status's names of one kind (cut or whole), folder after folder in the index's order."""
 
-    text: str  # lines: NUL, the name or what follows the folder's last part, the rowid in letters
+    text: str  # lines: NUL, then the name or what follows the folder's last part
+    starts: array[int]  # where each line's NUL is in ``text``, by line number
     folder_chars: array[int]  # folder i's lines are text[folder_chars[i] : folder_chars[i + 1]]
     folder_lines: array[int]  # numbered folder_lines[i] to folder_lines[i + 1] (excluded)
     rowids: array[int]  # by line number
@@ -116,12 +115,14 @@ class _LinesBuilder:
         self.folder_chars = array("q", [0])
         self.folder_lines = array("q", [0])
         self.rowids = array("q")
+        self.starts = array("q")
         self.remainders: list[str] = []
         self.size = 0
         self.longest = 0
 
     def add(self, rest: str, rowid: int, remainder: int | None) -> None:
-        line = _LINE + rest + _letters(rowid)
+        line = _LINE + rest
+        self.starts.append(self.size)
         self.parts.append(line)
         self.size += len(line)
         self.longest = max(self.longest, len(rest))
@@ -136,7 +137,13 @@ class _LinesBuilder:
     def build(self) -> _Lines:
         text = "".join(self.parts)
         return _Lines(
-            text, self.folder_chars, self.folder_lines, self.rowids, "".join(self.remainders), self.longest
+            text,
+            self.starts,
+            self.folder_chars,
+            self.folder_lines,
+            self.rowids,
+            "".join(self.remainders),
+            self.longest,
         )
 
 
@@ -166,15 +173,15 @@ class PathIndex:
         numbers: dict[str, int] = {}  # every remainder, numbered as met
         self._lines = self._lines_of(by_folder, numbers)
         self._remainders = sorted(numbers)  # so those beginning alike are a range
-        self._remainder_text = "".join(_LINE + rest + _letters(number) for rest, number in numbers.items())
+        self._numbered = list(numbers)  # every remainder, by its number
+        self._remainder_text = _LINE.join(self._numbered)  # one scan tells whether any holds a query
         self._mark = chr(min(len(numbers), _FEW_REMAINDERS))  # the number of no remainder
         # The changes applied since the build: each changed row as it is now (None: deleted); and
-        # the changes as lines like the build's (of whole paths), by (status before, status after)
-        # (None: not there), joined when searched. A change of status alone is one line.
+        # the changed paths (whole) with their rowids, by (status before, status after) (None: not
+        # there). A change of status alone is one entry.
         self._changes = 0
         self._now: dict[int, Row | None] = {}
-        self._changed: dict[_Move, list[str]] = {}
-        self._joined: dict[_Move, str] = {}
+        self._changed: dict[_Move, tuple[list[str], list[int]]] = {}
 
     def _lines_of(
         self, by_folder: dict[str, tuple[list[str], list[str], list[int]]], numbers: dict[str, int]
@@ -219,21 +226,22 @@ class PathIndex:
             self._add_changed(rowid, new[0], (None, new[1]))
 
     def _add_changed(self, rowid: int, path: str, move: _Move) -> None:
-        self._changed.setdefault(move, []).append(_LINE + path.replace(_LINE, "\ufffd") + _letters(rowid))
-        self._joined.pop(move, None)
+        paths, rowids = self._changed.setdefault(move, ([], []))
+        paths.append(path)
+        rowids.append(rowid)
 
     def search(self, needle: str, keep: int) -> Found:
         """The files whose folded path holds ``needle``, per status, and listed when there are
         ``keep`` or fewer."""
-        needle = like_fold(needle)  # as the paths are: then it never matches a rowid's letters
+        needle = like_fold(needle)  # as the paths are
         if _LINE in needle:
             return Found({status: 0 for status in self._statuses}, {})
         matched = self._matched_folders(needle)
         picks = [_pick(cut, "all", "", _folders(matched)) for cut in (True, False)]  # all their files
         picks += self._slash_picks(needle, matched) if "/" in needle else self._name_picks(needle, matched)
         by_status = {status: self._counted(status, needle, picks) for status in self._statuses}
-        for (before, after), lines in self._changed_lines():
-            held = len(_rest_of_line(needle).findall(lines))
+        for (before, after), (paths, _rowids) in self._changed.items():
+            held = sum(map(str.__contains__, paths, repeat(needle)))
             for status, sign in ((before, -1), (after, 1)):
                 if status is not None:
                     by_status[status] = by_status.get(status, 0) + sign * held
@@ -275,7 +283,8 @@ class PathIndex:
             return None
         if len(self._remainders) > _FEW_REMAINDERS:
             return "contains", needle
-        held = set(_rowids(_rest_of_line(needle).findall(self._remainder_text)))
+        numbered = self._numbered
+        held = set(compress(range(len(numbered)), map(str.__contains__, numbered, repeat(needle))))
         if len(held) <= _FEW_HELD:
             return "numbered", "".join(map(chr, sorted(held)))
         if len(held) == len(self._remainders):
@@ -344,13 +353,6 @@ class PathIndex:
 
     # -- counting and listing ------------------------------------------------------------------
 
-    def _changed_lines(self) -> Iterator[tuple[_Move, str]]:
-        """The changes' lines of each (status before, status after), as one text."""
-        for move, lines in self._changed.items():
-            if move not in self._joined:
-                self._joined[move] = "".join(lines)
-            yield move, self._joined[move]
-
     def _counted(self, status: str, needle: str, picks: list[_Pick]) -> int:
         total = 0
         for pick in picks:
@@ -374,6 +376,9 @@ class PathIndex:
             return sum(map(lines.text.count, repeat(_LINE + pick.text), starts, ends))  # a line, one NUL
         if pick.how == "contains" and 2 * len(pick.text) > lines.longest:
             return sum(map(lines.text.count, repeat(pick.text), starts, ends))  # none can hold it twice
+        if pick.how == "contains":  # an empty range must count 0, not the empty match findall gives
+            once = _once_a_line(pick.text).findall
+            return sum(len(once(lines.text, s, e)) for s, e in zip(starts, ends, strict=True) if s < e)
         return sum(1 for _ in self._picked(lines, pick))
 
     def _marked(self, lines: _Lines, numbers: str) -> str:
@@ -398,21 +403,21 @@ class PathIndex:
                 yield from (
                     lines.rowids[found.start()] for found in which.finditer(lines.remainders, first, last)
                 )
-            elif pick.how == "starts":
-                yield from _rowids(_rest_of_line(_LINE + pick.text).findall(lines.text, start, end))
-            elif pick.how == "contains":
-                yield from _rowids(_rest_of_line(pick.text).findall(lines.text, start, end))
+            elif pick.how in ("starts", "contains"):
+                text = _LINE + pick.text if pick.how == "starts" else pick.text
+                at = [found.start() for found in _once_a_line(text).finditer(lines.text, start, end)]
+                yield from _rowids_at(lines, at, first, last)
             else:
                 yield from self._each(lines, pick.text, folder_first, folder_last)
 
     def _each(self, lines: _Lines, needle: str, first: int, last: int) -> Iterator[int]:
         """The cut names holding ``needle``, each tested whole, its folder's last part put back."""
         for i in range(first, last):
-            leaf = self._leaves[i]
-            for line in lines.text[lines.folder_chars[i] : lines.folder_chars[i + 1]].split(_LINE)[1:]:
-                name = line.rstrip(_CAPITALS)
+            leaf, line = self._leaves[i], lines.folder_lines[i]
+            for name in lines.text[lines.folder_chars[i] : lines.folder_chars[i + 1]].split(_LINE)[1:]:
                 if needle in leaf + name:
-                    yield int(line[len(name) :].translate(_FROM_LETTERS), 16)
+                    yield lines.rowids[line]
+                line += 1
 
     def _matches(self, needle: str, picks: list[_Pick]) -> dict[int, str]:
         found: dict[int, str] = {}
@@ -421,8 +426,9 @@ class PathIndex:
                 found.update(dict.fromkeys(self._picked(self._lines[status, pick.cut], pick), status))
         for rowid in found.keys() & self._now.keys():  # as built, then changed
             del found[rowid]
-        for (_before, after), lines in self._changed_lines():
-            for rowid in _rowids(_rest_of_line(needle).findall(lines)) if after is not None else ():
+        for (_before, after), (paths, rowids) in self._changed.items():
+            holding = map(str.__contains__, paths, repeat(needle))
+            for rowid in compress(rowids, holding) if after is not None else ():
                 row = self._now[rowid]  # a line after a change, but perhaps changed again since
                 if row is not None and needle in row[0]:
                     found[rowid] = row[1]
@@ -439,18 +445,16 @@ def _giving_way(items: Iterable[_T], every: int) -> Iterator[_T]:
         yield item
 
 
-def _letters(number: int) -> str:
-    return format(number, "x").translate(_TO_LETTERS)
+def _once_a_line(needle: str) -> re.Pattern[str]:
+    """``needle`` and the rest of its line: one match a line, however often the line holds it."""
+    return re.compile(re.escape(needle) + "[^\0]*")
 
 
-def _rowids(letters: list[str]) -> Iterator[int]:
-    """The numbers written in ``letters``, all converted at once."""
-    return map(int, " ".join(letters).translate(_FROM_LETTERS).split(), repeat(16))
-
-
-def _rest_of_line(needle: str) -> re.Pattern[str]:
-    """``needle`` and the rest of its line, the letters at its end caught: one match a line."""
-    return re.compile(re.escape(needle) + "[^\0A-P]*(" + _ROWID + ")")
+def _rowids_at(lines: _Lines, at: list[int], first: int, last: int) -> Iterator[int]:
+    """The rowids of the lines (numbered ``first`` to ``last``, excluded) holding the positions
+    ``at``: each line found by a binary search of the line starts."""
+    line_of = partial(bisect_right, lines.starts, lo=first, hi=last)
+    return map(lines.rowids.__getitem__, map(_PREVIOUS, map(line_of, at)))
 
 
 def _folders(indexes: list[int]) -> Ranges:
