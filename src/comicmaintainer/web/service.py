@@ -29,7 +29,7 @@ from comicmaintainer.jobs.model import JobSpec
 from comicmaintainer.library.process import Context
 from comicmaintainer.library.recovery import recover
 from comicmaintainer.library.scanner import ScanReport, scan
-from comicmaintainer.library.store import FileList, FileRow, Store
+from comicmaintainer.library.store import FileList, FileRow, JobKind, Store
 from comicmaintainer.reporting import install_error_reports
 from comicmaintainer.watcher.pipeline_target import PipelineTarget
 from comicmaintainer.watcher.service import Watcher
@@ -125,7 +125,7 @@ def _folder_watcher(settings: Settings, ctx: Context, engine: JobEngine, bus: Ev
     """
 
     def run_as_job(rel_paths: list[str]) -> dict[str, str]:
-        spec = JobSpec(kind="process", scope="selected", paths=tuple(rel_paths), source="watcher")
+        spec = JobSpec(kind=JobKind.PROCESS, scope="selected", paths=tuple(rel_paths), source="watcher")
         job = engine.submit(spec)
         while engine.get(job["id"])["status"] not in ("completed", "failed", "cancelled"):
             time.sleep(0.05)  # the watcher's worker waits, so a path is never handed over twice at once

@@ -1,7 +1,8 @@
 """The store: the only package that speaks SQL. One SQLite file, one module per concept.
 
 - ``database``: the connections (one writer, per-thread readers), migrations, backups;
-- ``files``: ``Store`` (files and key-value preferences), ``FileRow``, ``Status``;
+- ``statuses``: ``Status``, ``JobKind``, ``JobStatus``, ``ItemStatus``, each defined once;
+- ``files``: ``Store`` (files and key-value preferences), ``FileRow``;
 - ``history``: ``Action``, ``ActionState`` (``Store`` records and reads them);
 - ``jobs``: ``JobStore``, ``JobRow``, ``JobItemRow``, ``NewJob``;
 - ``file_list``: ``FileList``, ``FileQuery``, ``FilePage``; with ``kept_searches`` (the change
@@ -19,20 +20,28 @@ from comicmaintainer.library.store.file_list import (
     FilePage,
     FileQuery,
 )
-from comicmaintainer.library.store.files import FileRow, Status, Store, split_path
+from comicmaintainer.library.store.files import FileRow, Store, split_path
 from comicmaintainer.library.store.history import Action, ActionState
 from comicmaintainer.library.store.jobs import (
-    ACTIVE_ITEM_STATUSES,
     JOB_PROGRESS_COLUMNS,
     JobItemRow,
     JobRow,
     JobStore,
     NewJob,
 )
+from comicmaintainer.library.store.statuses import (
+    ACTIVE_ITEM_STATUSES,
+    FINAL_JOB_STATUSES,
+    ItemStatus,
+    JobKind,
+    JobStatus,
+    Status,
+)
 
 __all__ = [
     "ACTIVE_ITEM_STATUSES",
     "BACKUPS_KEPT",
+    "FINAL_JOB_STATUSES",
     "JOB_PROGRESS_COLUMNS",
     "LIST_FILTERS",
     "LIST_SORTS",
@@ -43,6 +52,9 @@ __all__ = [
     "FilePage",
     "FileQuery",
     "FileRow",
+    "ItemStatus",
+    "JobKind",
+    "JobStatus",
     "JobItemRow",
     "JobRow",
     "JobStore",

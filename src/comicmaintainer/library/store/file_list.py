@@ -71,8 +71,8 @@ _RARE_SORT_INDEX = {
 }
 # Written out in each query using a partial index: SQLite uses one only when the query repeats its
 # WHERE term.
-_RARE_CONDITION = "status IN ('duplicate', 'needs_attention')"
 _RARE_STATUSES = (Status.DUPLICATE, Status.NEEDS_ATTENTION)
+_RARE_CONDITION = f"status IN ('{Status.DUPLICATE}', '{Status.NEEDS_ATTENTION}')"  # as in 0004
 PER_PAGE_RANGE = (10, 500)
 # A filter matching fewer rows than this is read through the status index and sorted; a larger
 # one walks the sort order's index and skips the other statuses, which stays cheap because they

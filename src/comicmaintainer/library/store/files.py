@@ -14,17 +14,10 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from comicmaintainer.library.store.history import History
-
-
-class Status(StrEnum):
-    UNPROCESSED = "unprocessed"
-    PROCESSED = "processed"
-    DUPLICATE = "duplicate"
-    NEEDS_ATTENTION = "needs_attention"
+from comicmaintainer.library.store.statuses import Status
 
 
 @dataclass(frozen=True)
@@ -126,6 +119,7 @@ class Store(History):
             "duplicate_of": duplicate_of if Status(status) is Status.DUPLICATE else None,
             "manual_edit": None if manual_edit is None else int(manual_edit),
             "now": time.time(),
+            "duplicate": Status.DUPLICATE.value,
         }
         with self._write() as conn:
             conn.execute(_MARK_SQL, params)
@@ -238,7 +232,7 @@ ON CONFLICT (path) DO UPDATE SET
     status = :status, error = :error, updated_at = :now,
     size = coalesce(:size, size), mtime_ns = coalesce(:mtime_ns, mtime_ns), inode = coalesce(:inode, inode),
     content_id = coalesce(:content_id, content_id),
-    duplicate_of = CASE WHEN :status = 'duplicate' THEN coalesce(:duplicate_of, duplicate_of) END,
+    duplicate_of = CASE WHEN :status = :duplicate THEN coalesce(:duplicate_of, duplicate_of) END,
     manual_edit = coalesce(:manual_edit, manual_edit)
 """
 

@@ -14,19 +14,30 @@ from dataclasses import dataclass
 from typing import Any
 
 from comicmaintainer.library.store.files import Store
-from comicmaintainer.library.store.history import Action, _action
+from comicmaintainer.library.store.history import Action, ActionState, _action
+from comicmaintainer.library.store.statuses import (
+    ACTIVE_ITEM_STATUSES,
+    ItemStatus,
+    JobKind,
+    JobStatus,
+    Status,
+)
 
-ACTIVE_ITEM_STATUSES = ("reading", "tagging", "renaming")
+# Status values in SQL text are written from the enums (constants, never user input); where a
+# partial index serves the query (job_items_queue: status = 'queued') the value must be in the
+# statement's text for SQLite to use the index, not a bound parameter.
+_QUEUED = f"'{ItemStatus.QUEUED}'"
+_ACTIVE = ", ".join(f"'{status}'" for status in ACTIVE_ITEM_STATUSES)
 
 
 @dataclass(frozen=True)
 class JobRow:
     id: int
-    kind: str
+    kind: JobKind
     scope: str
     source: str
     priority: int
-    status: str
+    status: JobStatus
     tags: dict[str, str]
     total: int
     processed: int
@@ -47,7 +58,7 @@ class JobItemRow:
     id: int
     job_id: int
     path: str
-    status: str
+    status: ItemStatus
     error: str | None
     result: dict[str, Any] | None
     attempts: int
@@ -58,7 +69,7 @@ class NewJob:
     """What ``JobStore.create_job`` stores. ``select`` fills the items from the files table instead
     of ``paths`` ("all" or "unprocessed"); ``refused`` items are stored as failed with their error."""
 
-    kind: str
+    kind: JobKind | str
     scope: str
     source: str
     priority: int
@@ -82,7 +93,15 @@ class JobStore:
             job_id = conn.execute(
                 "INSERT INTO jobs (kind, scope, source, priority, tags, created_at, retry_of)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (job.kind, job.scope, job.source, job.priority, json.dumps(job.tags), now, job.retry_of),
+                (
+                    JobKind(job.kind).value,
+                    job.scope,
+                    job.source,
+                    job.priority,
+                    json.dumps(job.tags),
+                    now,
+                    job.retry_of,
+                ),
             ).lastrowid
             assert job_id is not None
             if job.select is not None:
@@ -93,8 +112,11 @@ class JobStore:
             )
             conn.executemany(
                 "INSERT INTO job_items (job_id, priority, path, status, error, finished_at)"
-                " VALUES (?, ?, ?, 'failed', ?, ?)",
-                ((job_id, job.priority, path, error, now) for path, error in job.refused),
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    (job_id, job.priority, path, ItemStatus.FAILED.value, error, now)
+                    for path, error in job.refused
+                ),
             )
             conn.execute(
                 "UPDATE jobs SET total = (SELECT count(*) FROM job_items WHERE job_id = :id) WHERE id = :id",
@@ -106,13 +128,14 @@ class JobStore:
         rows = self._store._read("SELECT * FROM jobs WHERE id = ?", (job_id,))
         return _job_row(rows[0]) if rows else None
 
-    def list_jobs(self, status: str | None = None, limit: int = 50) -> list[JobRow]:
+    def list_jobs(self, status: JobStatus | str | None = None, limit: int = 50) -> list[JobRow]:
         """Newest first."""
         if status is None:
             rows = self._store._read("SELECT * FROM jobs ORDER BY id DESC LIMIT ?", (limit,))
         else:
             rows = self._store._read(
-                "SELECT * FROM jobs WHERE status = ? ORDER BY id DESC LIMIT ?", (status, limit)
+                "SELECT * FROM jobs WHERE status = ? ORDER BY id DESC LIMIT ?",
+                (JobStatus(status).value, limit),
             )
         return [_job_row(row) for row in rows]
 
@@ -121,13 +144,15 @@ class JobStore:
         rows = self._store._read("SELECT * FROM jobs WHERE finished_at IS NULL ORDER BY id")
         return [_job_row(row) for row in rows]
 
-    def list_items(self, job_id: int, status: str | None = None, limit: int = 500) -> list[JobItemRow]:
+    def list_items(
+        self, job_id: int, status: ItemStatus | str | None = None, limit: int = 500
+    ) -> list[JobItemRow]:
         """In queue order."""
         sql = "SELECT * FROM job_items WHERE job_id = ?"
         params: tuple[Any, ...] = (job_id,)
         if status is not None:
             sql += " AND status = ?"
-            params += (status,)
+            params += (ItemStatus(status).value,)
         rows = self._store._read(sql + " ORDER BY id LIMIT ?", (*params, limit))
         return [_job_item_row(row) for row in rows]
 
@@ -136,46 +161,45 @@ class JobStore:
         rows = self._store._read(
             "SELECT status, count(*) FROM job_items WHERE job_id = ? GROUP BY status", (job_id,)
         )
-        return {status: count for status, count in rows}
+        return {ItemStatus(status): count for status, count in rows}
 
     def requeue_interrupted(self) -> int:
         """Items a dead process had claimed go back to the queue (their attempt count stays raised)."""
         with self._store._write() as conn:
-            return conn.execute(
-                "UPDATE job_items SET status = 'queued' WHERE status IN ('reading', 'tagging', 'renaming')"
-                " AND job_id IN (SELECT id FROM jobs WHERE finished_at IS NULL)"
-            ).rowcount
+            return conn.execute(_REQUEUE_SQL, {"queued": ItemStatus.QUEUED.value}).rowcount
 
     def claim_next_item(self) -> JobItemRow | None:
         """Take the first queued item (priority, then job, then item order) and mark it 'reading'."""
         now = time.time()
         with self._store._write() as conn:
-            row = conn.execute(
-                "SELECT id, job_id FROM job_items WHERE status = 'queued'"
-                " ORDER BY priority, job_id, id LIMIT 1"
-            ).fetchone()
+            row = conn.execute(_NEXT_QUEUED_SQL).fetchone()
             if row is None:
                 return None
             claimed = conn.execute(
-                "UPDATE job_items SET status = 'reading', attempts = attempts + 1, started_at = ?"
+                "UPDATE job_items SET status = ?, attempts = attempts + 1, started_at = ?"
                 " WHERE id = ? RETURNING *",
-                (now, row["id"]),
+                (ItemStatus.READING.value, now, row["id"]),
             ).fetchall()[0]  # fetchall: the statement must be finished before COMMIT
             conn.execute(
-                "UPDATE jobs SET status = CASE WHEN status = 'queued' THEN 'running' ELSE status END,"
-                " started_at = coalesce(started_at, ?) WHERE id = ?",
-                (now, row["job_id"]),
+                "UPDATE jobs SET status = CASE WHEN status = :queued THEN :running ELSE status END,"
+                " started_at = coalesce(started_at, :now) WHERE id = :id",
+                {
+                    "queued": JobStatus.QUEUED.value,
+                    "running": JobStatus.RUNNING.value,
+                    "now": now,
+                    "id": row["job_id"],
+                },  # fmt: skip
             )
         return _job_item_row(claimed)
 
     def finish_item(
-        self, item_id: int, status: str, error: str | None, result: dict[str, Any] | None
+        self, item_id: int, status: ItemStatus | str, error: str | None, result: dict[str, Any] | None
     ) -> None:
         text = None if result is None else json.dumps(result, default=str)
         with self._store._write() as conn:
             conn.execute(
                 "UPDATE job_items SET status = ?, error = ?, result = ?, finished_at = ? WHERE id = ?",
-                (status, error, text, time.time(), item_id),
+                (ItemStatus(status).value, error, text, time.time(), item_id),
             )
 
     def cancel_queued(self, job_id: int) -> int:
@@ -183,17 +207,18 @@ class JobStore:
         now = time.time()
         with self._store._write() as conn:
             conn.execute(
-                "UPDATE jobs SET status = 'cancelled' WHERE id = ? AND finished_at IS NULL", (job_id,)
+                "UPDATE jobs SET status = ? WHERE id = ? AND finished_at IS NULL",
+                (JobStatus.CANCELLED.value, job_id),
             )
             return conn.execute(
-                "UPDATE job_items SET status = 'cancelled', finished_at = ?"
-                " WHERE job_id = ? AND status = 'queued'",
-                (now, job_id),
+                "UPDATE job_items SET status = ?, finished_at = ? WHERE job_id = ? AND status = ?",
+                (ItemStatus.CANCELLED.value, now, job_id, ItemStatus.QUEUED.value),
             ).rowcount
 
     def save_progress(self, job_id: int, progress: dict[str, Any]) -> None:
         """Write a job's counters, position and status; ``progress`` holds every JOB_PROGRESS_COLUMNS key."""
         params = {name: progress[name] for name in JOB_PROGRESS_COLUMNS}
+        params["status"] = JobStatus(params["status"]).value
         with self._store._write() as conn:
             conn.execute(_SAVE_PROGRESS_SQL, {**params, "id": job_id})
 
@@ -216,9 +241,8 @@ class JobStore:
         Lets a resumed job see what its interrupted run already did (a rename, a tag write).
         """
         rows = self._store._read(
-            "SELECT * FROM actions WHERE old_path = ? AND state IN ('pending', 'done') AND at >= ?"
-            " ORDER BY id DESC",
-            (path, since),
+            "SELECT * FROM actions WHERE old_path = ? AND state IN (?, ?) AND at >= ? ORDER BY id DESC",
+            (path, ActionState.PENDING.value, ActionState.DONE.value, since),
         )
         return [_action(row) for row in rows]
 
@@ -235,9 +259,18 @@ WHERE id = :id
 """
 _FILL_ITEMS_SQL = {
     "all": "INSERT INTO job_items (job_id, priority, path) SELECT ?, ?, path FROM files ORDER BY path",
-    "unprocessed": "INSERT INTO job_items (job_id, priority, path)"
-    " SELECT ?, ?, path FROM files WHERE status = 'unprocessed' ORDER BY path",
+    # Every piece is a constant of this module.
+    "unprocessed": f"INSERT INTO job_items (job_id, priority, path) SELECT ?, ?, path FROM files"  # noqa: S608  # nosec B608
+    f" WHERE status = '{Status.UNPROCESSED}' ORDER BY path",
 }
+_REQUEUE_SQL = (
+    f"UPDATE job_items SET status = :queued WHERE status IN ({_ACTIVE})"  # noqa: S608  # nosec B608
+    " AND job_id IN (SELECT id FROM jobs WHERE finished_at IS NULL)"
+)
+_NEXT_QUEUED_SQL = (
+    f"SELECT id, job_id FROM job_items WHERE status = {_QUEUED}"  # noqa: S608  # nosec B608
+    " ORDER BY priority, job_id, id LIMIT 1"
+)
 
 
 _JOB_ROW_FIELDS = tuple(JobRow.__dataclass_fields__)
@@ -247,6 +280,7 @@ def _job_row(row: sqlite3.Row) -> JobRow:
     # Named columns, not row.keys(): a later migration may add columns JobRow does not have.
     values = {name: row[name] for name in _JOB_ROW_FIELDS}
     values["tags"] = json.loads(row["tags"])
+    values["kind"], values["status"] = JobKind(row["kind"]), JobStatus(row["status"])
     return JobRow(**values)
 
 
@@ -256,7 +290,7 @@ def _job_item_row(row: sqlite3.Row) -> JobItemRow:
         id=row["id"],
         job_id=row["job_id"],
         path=row["path"],
-        status=row["status"],
+        status=ItemStatus(row["status"]),
         error=row["error"],
         result=None if result is None else json.loads(result),
         attempts=row["attempts"],

@@ -14,8 +14,8 @@ from pydantic import BaseModel, Field
 from comicmaintainer.archive.atomic import rename_no_replace
 from comicmaintainer.archive.errors import ArchiveError
 from comicmaintainer.library import edit
-from comicmaintainer.library.process import process, reconcile_preview
-from comicmaintainer.library.store import PER_PAGE_RANGE, FileQuery, FileRow
+from comicmaintainer.library.process import Outcome, process, reconcile_preview
+from comicmaintainer.library.store import PER_PAGE_RANGE, FileQuery, FileRow, Status
 from comicmaintainer.web import thumbs
 from comicmaintainer.web.api import ERRORS, MAX_PATH, existing_file, service_of
 from comicmaintainer.web.app import ApiError
@@ -33,7 +33,7 @@ class FileOut(BaseModel):
     name: str
     size: int
     mtime: float
-    status: Literal["unprocessed", "processed", "duplicate", "needs_attention"]
+    status: Status
     error: str | None
     duplicate_of: str | None
     manual_edit: bool
@@ -87,7 +87,7 @@ class ProcessIn(BaseModel):
 
 class ResultOut(BaseModel):
     path: str
-    outcome: Literal["processed", "unchanged", "duplicate", "needs_attention", "failed"]
+    outcome: Outcome
     new_path: str | None = None
     tags_before: Tags = {}
     tags_after: Tags = {}

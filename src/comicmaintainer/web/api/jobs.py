@@ -10,20 +10,19 @@ from pydantic import BaseModel, Field
 
 from comicmaintainer.jobs.engine import Conflict, JobError, NotFound
 from comicmaintainer.jobs.model import JobSpec
+from comicmaintainer.library.store import ItemStatus, JobKind, JobStatus
 from comicmaintainer.web.api import ERRORS, MAX_PATH, resolve, service_of
 from comicmaintainer.web.app import ApiError
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"], responses=ERRORS)
 
-JobStatus = Literal["queued", "running", "completed", "cancelled", "failed"]
-ItemStatus = Literal["queued", "reading", "tagging", "renaming", "done", "failed", "skipped", "cancelled"]
 JobId = Annotated[int, Path(ge=1, le=2**62)]
 T = TypeVar("T")
 RelPath = Annotated[str, Field(min_length=1, max_length=MAX_PATH)]
 
 
 class JobIn(BaseModel):
-    kind: Literal["process", "rename", "normalize", "tag_update"]
+    kind: JobKind
     scope: Literal["all", "selected", "unprocessed"] = "selected"
     paths: Annotated[list[RelPath], Field(max_length=100_000)] = []
     tags: dict[str, str | None] = {}
@@ -31,7 +30,7 @@ class JobIn(BaseModel):
 
 class JobOut(BaseModel):
     id: int
-    kind: str
+    kind: JobKind
     scope: str
     status: JobStatus
     total: int
