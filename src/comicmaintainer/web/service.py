@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 import uvicorn
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 
 from comicmaintainer.config import ConfigError, Settings, save_config, validate_startup
 from comicmaintainer.jobs.engine import JobEngine
@@ -34,7 +34,10 @@ from comicmaintainer.reporting import install_error_reports
 from comicmaintainer.watcher.pipeline_target import PipelineTarget
 from comicmaintainer.watcher.service import Watcher
 from comicmaintainer.watcher.service import WatcherStatus as WatcherStatusRecord
-from comicmaintainer.web.api import routers
+from comicmaintainer.web.api import files as files_api
+from comicmaintainer.web.api import jobs as jobs_api
+from comicmaintainer.web.api import settings as settings_api
+from comicmaintainer.web.api import tools as tools_api
 from comicmaintainer.web.app import create_app
 from comicmaintainer.web.pages import pages_router
 from comicmaintainer.web.security import install_security, server_options
@@ -101,6 +104,11 @@ class Service:
         return new
 
 
+def api_routers() -> list[APIRouter]:
+    """The HTTP API's routers (web/api/), in the order the API docs list them."""
+    return [files_api.router, jobs_api.router, settings_api.router, tools_api.router]
+
+
 def build_service(
     settings: Settings, *, watcher: WatcherLike | None = None, workers: int | None = None, watch: bool = False
 ) -> Service:
@@ -110,7 +118,7 @@ def build_service(
     ctx = Context(settings=settings, store=store, source="web")
     ctx.on_change = _change_publisher(bus, store, ctx)
     engine = JobEngine(ctx, bus, workers=workers)
-    app = create_app(bus, routers=[*routers(), pages_router()])
+    app = create_app(bus, routers=[*api_routers(), pages_router()])
     if watch and watcher is None:
         watcher = _folder_watcher(settings, ctx, engine, bus)
     service = Service(settings, store, bus, ctx, engine, FileList(store), app, watcher)
@@ -151,7 +159,6 @@ def _folder_watcher(settings: Settings, ctx: Context, engine: JobEngine, bus: Ev
 
 def _change_publisher(bus: EventBus, store: Store, ctx: Context) -> Any:
     """The pipeline's change notes become `FileChanged` events carrying the row as the list shows it."""
-    from comicmaintainer.web.api.files import file_json  # the one place that shapes a File
 
     def publish(change: dict[str, Any]) -> None:
         path = change["path"]
@@ -162,7 +169,7 @@ def _change_publisher(bus: EventBus, store: Store, ctx: Context) -> Any:
                 path=path,
                 change=change["change"],
                 source=source,  # type: ignore[arg-type]
-                row=file_json(row) if row is not None else None,
+                row=files_api.file_json(row) if row is not None else None,
                 old_path=change.get("old_path"),
             )
         )
