@@ -38,28 +38,31 @@ from __future__ import annotations
 
 import re
 import string
-import time
-from array import array
-from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from functools import partial
 from itertools import compress, repeat
-from operator import ne
-from typing import NamedTuple, TypeVar
+
+from comicmaintainer.library.store.path_lines import (
+    LINE,
+    Lines,
+    LinesBuilder,
+    Pick,
+    folder_ranges,
+    giving_way,
+    make_pick,
+    once_a_line,
+    prefixed,
+    rowids_at,
+    without,
+)
 
 # LIKE folds only the ASCII letters; str.lower would also fold "Ü" or the Kelvin sign.
 _LIKE_FOLD = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
-_LINE = "\0"  # begins every line; a query holding it matches no path
-_LAST_CHAR = chr(0x10FFFF)
 # Up to this many distinct remainders, a search tests each of them, and counts the cut names by
 # remainder when those holding the query, or those not holding it, are at most _FEW_HELD.
 _FEW_REMAINDERS = 4096
 _FEW_HELD = 32
-_NEXT = (1).__add__
-_PREVIOUS = (-1).__add__
 _GIVE_WAY_ROWS = 100  # about a tenth of a millisecond of work
-_T = TypeVar("_T")
 
 Row = tuple[str, str]  # (path folded as LIKE folds it, status)
 _Move = tuple[str | None, str | None]  # a change's status before and after (None: no row)
@@ -76,77 +79,6 @@ class Found:
     matches: dict[int, str] | None  # rowid -> status, when no more than asked for
 
 
-@dataclass(frozen=True)
-class _Lines:
-    """One status's names of one kind (cut or whole), folder after folder in the index's order."""
-
-    text: str  # lines: NUL, then the name or what follows the folder's last part
-    starts: array[int]  # where each line's NUL is in ``text``, by line number
-    folder_chars: array[int]  # folder i's lines are text[folder_chars[i] : folder_chars[i + 1]]
-    folder_lines: array[int]  # numbered folder_lines[i] to folder_lines[i + 1] (excluded)
-    rowids: array[int]  # by line number
-    remainders: str  # cut names: the number of each line's remainder, as one character
-    longest: int  # the longest name or remainder
-
-
-class _Pick(NamedTuple):
-    """The lines of one kind (cut names or whole ones) that ``how`` picks, in the folder ranges
-    ``firsts[i]`` to ``lasts[i]`` (excluded): "all"; "starts" with ``text``; "contains" ``text``;
-    for cut names, "numbered" with one of the remainder numbers in ``text``, "not numbered" with
-    none of them, or "each" tested whole."""
-
-    cut: bool
-    how: str
-    text: str
-    firsts: list[int]
-    lasts: list[int]
-
-
-Ranges = tuple[list[int], list[int]]  # folder ranges: the firsts, and the lasts (excluded)
-
-
-def _pick(cut: bool, how: str, text: str, ranges: Ranges) -> _Pick:
-    return _Pick(cut, how, text, *ranges)
-
-
-class _LinesBuilder:
-    def __init__(self) -> None:
-        self.parts: list[str] = []
-        self.folder_chars = array("q", [0])
-        self.folder_lines = array("q", [0])
-        self.rowids = array("q")
-        self.starts = array("q")
-        self.remainders: list[str] = []
-        self.size = 0
-        self.longest = 0
-
-    def add(self, rest: str, rowid: int, remainder: int | None) -> None:
-        line = _LINE + rest
-        self.starts.append(self.size)
-        self.parts.append(line)
-        self.size += len(line)
-        self.longest = max(self.longest, len(rest))
-        self.rowids.append(rowid)
-        if remainder is not None:
-            self.remainders.append(chr(remainder))
-
-    def end_folder(self) -> None:
-        self.folder_chars.append(self.size)
-        self.folder_lines.append(len(self.parts))
-
-    def build(self) -> _Lines:
-        text = "".join(self.parts)
-        return _Lines(
-            text,
-            self.starts,
-            self.folder_chars,
-            self.folder_lines,
-            self.rowids,
-            "".join(self.remainders),
-            self.longest,
-        )
-
-
 class PathIndex:
     """The library's paths and statuses as of one read, plus the changes applied since."""
 
@@ -156,7 +88,7 @@ class PathIndex:
         # the garbage collector would walk 100,000 of them in every full collection meanwhile.
         by_folder: dict[str, tuple[list[str], list[str], list[int]]] = {}
         statuses = set()
-        for rowid, path, status in _giving_way(rows, _GIVE_WAY_ROWS):
+        for rowid, path, status in giving_way(rows, _GIVE_WAY_ROWS):
             folder, _, name = like_fold(path.replace("\0", "\ufffd")).rpartition("/")
             files = by_folder.get(folder)
             if files is None:
@@ -169,12 +101,12 @@ class PathIndex:
         self._folders = sorted(by_folder, key=lambda folder: folder[::-1])
         self._reversed = [folder[::-1] for folder in self._folders]
         self._leaves = [folder.rpartition("/")[2] for folder in self._folders]
-        self._folder_text = _LINE.join(self._folders)
+        self._folder_text = LINE.join(self._folders)
         numbers: dict[str, int] = {}  # every remainder, numbered as met
         self._lines = self._lines_of(by_folder, numbers)
         self._remainders = sorted(numbers)  # so those beginning alike are a range
         self._numbered = list(numbers)  # every remainder, by its number
-        self._remainder_text = _LINE.join(self._numbered)  # one scan tells whether any holds a query
+        self._remainder_text = LINE.join(self._numbered)  # one scan tells whether any holds a query
         self._mark = chr(min(len(numbers), _FEW_REMAINDERS))  # the number of no remainder
         # The changes applied since the build: each changed row as it is now (None: deleted); and
         # the changed paths (whole) with their rowids, by (status before, status after) (None: not
@@ -185,12 +117,12 @@ class PathIndex:
 
     def _lines_of(
         self, by_folder: dict[str, tuple[list[str], list[str], list[int]]], numbers: dict[str, int]
-    ) -> dict[tuple[str, bool], _Lines]:
+    ) -> dict[tuple[str, bool], Lines]:
         """Each status's names, cut or whole, folder after folder; ``numbers`` filled as it goes. A
         number is one character, so only the first _FEW_REMAINDERS are held (more: none is used)."""
-        builders = {(status, cut): _LinesBuilder() for status in self._statuses for cut in (True, False)}
+        builders = {(status, cut): LinesBuilder() for status in self._statuses for cut in (True, False)}
         folders = zip(self._folders, self._leaves, strict=True)
-        for folder, leaf in _giving_way(folders, 1):
+        for folder, leaf in giving_way(folders, 1):
             for status, name, rowid in zip(*by_folder[folder], strict=True):
                 if leaf and name.startswith(leaf):
                     rest = name[len(leaf) :]
@@ -234,10 +166,12 @@ class PathIndex:
         """The files whose folded path holds ``needle``, per status, and listed when there are
         ``keep`` or fewer."""
         needle = like_fold(needle)  # as the paths are
-        if _LINE in needle:
+        if LINE in needle:
             return Found({status: 0 for status in self._statuses}, {})
         matched = self._matched_folders(needle)
-        picks = [_pick(cut, "all", "", _folders(matched)) for cut in (True, False)]  # all their files
+        picks = [
+            make_pick(cut, "all", "", folder_ranges(matched)) for cut in (True, False)
+        ]  # all their files
         picks += self._slash_picks(needle, matched) if "/" in needle else self._name_picks(needle, matched)
         by_status = {status: self._counted(status, needle, picks) for status in self._statuses}
         for (before, after), (paths, _rowids) in self._changed.items():
@@ -258,21 +192,21 @@ class PathIndex:
         holding = map(str.__contains__, self._folders, repeat(needle))
         return list(compress(range(len(self._folders)), holding))
 
-    def _name_picks(self, needle: str, matched: list[int]) -> list[_Pick]:
+    def _name_picks(self, needle: str, matched: list[int]) -> list[Pick]:
         """A query without "/": the names holding it, or cut names whose folder ends with its head
         and whose remainder begins with its tail, in the folders not matched already."""
-        others = _without(0, len(self._folders), matched)
-        picks = [_pick(False, "contains", needle, others)]
+        others = without(0, len(self._folders), matched)
+        picks = [make_pick(False, "contains", needle, others)]
         spans = self._spans(needle)
         if not self._spans_are_apart(needle, spans):
             # A cut name could be picked twice (its remainder holds the query and begins with a
             # tail): test each whole. Only a contrived query gets here.
-            return [*picks, _pick(True, "each", needle, others)]
+            return [*picks, make_pick(True, "each", needle, others)]
         held = self._held_by_remainders(needle)
         if held is not None:
-            picks.append(_pick(True, *held, others))
+            picks.append(make_pick(True, *held, others))
         for first, last, tail in spans:
-            picks.append(_pick(True, "starts", tail, _without(first, last, matched)))
+            picks.append(make_pick(True, "starts", tail, without(first, last, matched)))
         return picks
 
     def _held_by_remainders(self, needle: str) -> tuple[str, str] | None:
@@ -318,22 +252,22 @@ class PathIndex:
                     return False
         return True
 
-    def _slash_picks(self, needle: str, matched: list[int]) -> list[_Pick]:
+    def _slash_picks(self, needle: str, matched: list[int]) -> list[Pick]:
         """A query with "/": in folders ending with what precedes its last "/" (``head``), the
         names beginning with what follows it (``tail``); in folders not matched already."""
         head, _, tail = needle.rpartition("/")
         first, last = self._ending_with(head)
         if first < last and self._folders[first] == "":
             first += 1  # files at the root have no "/" in their path
-        ranges = _without(first, last, matched)
+        ranges = without(first, last, matched)
         if not tail:
-            return [_pick(cut, "all", "", ranges) for cut in (True, False)]
+            return [make_pick(cut, "all", "", ranges) for cut in (True, False)]
         leaves = [(i, self._leaves[i]) for a, b in zip(*ranges, strict=True) for i in range(a, b)]
         # A cut name begins with the tail when its folder's last part does, or begins the tail.
         whole = [i for i, leaf in leaves if leaf.startswith(tail)]
-        picks = [_pick(False, "starts", tail, ranges), _pick(True, "all", "", _folders(whole))]
+        picks = [make_pick(False, "starts", tail, ranges), make_pick(True, "all", "", folder_ranges(whole))]
         picks += [
-            _pick(True, "starts", tail[len(leaf) :], _folders([i]))
+            make_pick(True, "starts", tail[len(leaf) :], folder_ranges([i]))
             for i, leaf in leaves
             if tail.startswith(leaf) and not leaf.startswith(tail)
         ]
@@ -341,19 +275,19 @@ class PathIndex:
 
     def _ending_with(self, suffix: str) -> tuple[int, int]:
         """The range of folders whose path ends with ``suffix``: their reversed paths begin with it."""
-        return _prefixed(self._reversed, suffix[::-1])
+        return prefixed(self._reversed, suffix[::-1])
 
     def _remainders_beginning(self, prefix: str) -> list[str]:
-        first, last = _prefixed(self._remainders, prefix)
+        first, last = prefixed(self._remainders, prefix)
         return self._remainders[first:last]
 
     def _begins_a_remainder(self, prefix: str) -> bool:
-        first, last = _prefixed(self._remainders, prefix)
+        first, last = prefixed(self._remainders, prefix)
         return first < last
 
     # -- counting and listing ------------------------------------------------------------------
 
-    def _counted(self, status: str, needle: str, picks: list[_Pick]) -> int:
+    def _counted(self, status: str, needle: str, picks: list[Pick]) -> int:
         total = 0
         for pick in picks:
             lines = self._lines[status, pick.cut]
@@ -361,7 +295,7 @@ class PathIndex:
                 total += self._count(lines, pick)
         return total
 
-    def _count(self, lines: _Lines, pick: _Pick) -> int:
+    def _count(self, lines: Lines, pick: Pick) -> int:
         """The lines ``pick`` picks, counted range by range in C (``map``), not a Python step each."""
         lines_in = lines.folder_lines.__getitem__
         if pick.how == "all":
@@ -373,22 +307,22 @@ class PathIndex:
         starts = map(lines.folder_chars.__getitem__, pick.firsts)
         ends = map(lines.folder_chars.__getitem__, pick.lasts)
         if pick.how == "starts":
-            return sum(map(lines.text.count, repeat(_LINE + pick.text), starts, ends))  # a line, one NUL
+            return sum(map(lines.text.count, repeat(LINE + pick.text), starts, ends))  # a line, one NUL
         if pick.how == "contains" and 2 * len(pick.text) > lines.longest:
             return sum(map(lines.text.count, repeat(pick.text), starts, ends))  # none can hold it twice
         if pick.how == "contains":  # an empty range must count 0, not the empty match findall gives
-            once = _once_a_line(pick.text).findall
+            once = once_a_line(pick.text).findall
             return sum(len(once(lines.text, s, e)) for s, e in zip(starts, ends, strict=True) if s < e)
         return sum(1 for _ in self._picked(lines, pick))
 
-    def _marked(self, lines: _Lines, numbers: str) -> str:
+    def _marked(self, lines: Lines, numbers: str) -> str:
         """The cut names' remainder numbers, those in ``numbers`` replaced by one mark: one count a
         range, however many numbers."""
         if len(numbers) == 1:
             return lines.remainders.replace(numbers, self._mark)
         return lines.remainders.translate(dict.fromkeys(map(ord, numbers), self._mark))
 
-    def _picked(self, lines: _Lines, pick: _Pick) -> Iterator[int]:
+    def _picked(self, lines: Lines, pick: Pick) -> Iterator[int]:
         """The rowids of the lines ``pick`` picks."""
         for folder_first, folder_last in zip(pick.firsts, pick.lasts, strict=True):
             first, last = lines.folder_lines[folder_first], lines.folder_lines[folder_last]
@@ -404,22 +338,22 @@ class PathIndex:
                     lines.rowids[found.start()] for found in which.finditer(lines.remainders, first, last)
                 )
             elif pick.how in ("starts", "contains"):
-                text = _LINE + pick.text if pick.how == "starts" else pick.text
-                at = [found.start() for found in _once_a_line(text).finditer(lines.text, start, end)]
-                yield from _rowids_at(lines, at, first, last)
+                text = LINE + pick.text if pick.how == "starts" else pick.text
+                at = [found.start() for found in once_a_line(text).finditer(lines.text, start, end)]
+                yield from rowids_at(lines, at, first, last)
             else:
                 yield from self._each(lines, pick.text, folder_first, folder_last)
 
-    def _each(self, lines: _Lines, needle: str, first: int, last: int) -> Iterator[int]:
+    def _each(self, lines: Lines, needle: str, first: int, last: int) -> Iterator[int]:
         """The cut names holding ``needle``, each tested whole, its folder's last part put back."""
         for i in range(first, last):
             leaf, line = self._leaves[i], lines.folder_lines[i]
-            for name in lines.text[lines.folder_chars[i] : lines.folder_chars[i + 1]].split(_LINE)[1:]:
+            for name in lines.text[lines.folder_chars[i] : lines.folder_chars[i + 1]].split(LINE)[1:]:
                 if needle in leaf + name:
                     yield lines.rowids[line]
                 line += 1
 
-    def _matches(self, needle: str, picks: list[_Pick]) -> dict[int, str]:
+    def _matches(self, needle: str, picks: list[Pick]) -> dict[int, str]:
         found: dict[int, str] = {}
         for status in self._statuses:
             for pick in picks:
@@ -433,53 +367,3 @@ class PathIndex:
                 if row is not None and needle in row[0]:
                     found[rowid] = row[1]
         return found
-
-
-def _giving_way(items: Iterable[_T], every: int) -> Iterator[_T]:
-    """``items``, letting other threads run before every ``every`` of them. A build in a thread of
-    its own would otherwise keep a request waiting for the interpreter up to 5 ms each time it
-    needs it back (measured at 100,000 files, a page during a build: p95 11 ms, with this 6 ms)."""
-    for i, item in enumerate(items):
-        if i % every == 0:
-            time.sleep(0)
-        yield item
-
-
-def _once_a_line(needle: str) -> re.Pattern[str]:
-    """``needle`` and the rest of its line: one match a line, however often the line holds it."""
-    return re.compile(re.escape(needle) + "[^\0]*")
-
-
-def _rowids_at(lines: _Lines, at: list[int], first: int, last: int) -> Iterator[int]:
-    """The rowids of the lines (numbered ``first`` to ``last``, excluded) holding the positions
-    ``at``: each line found by a binary search of the line starts."""
-    line_of = partial(bisect_right, lines.starts, lo=first, hi=last)
-    return map(lines.rowids.__getitem__, map(_PREVIOUS, map(line_of, at)))
-
-
-def _folders(indexes: list[int]) -> Ranges:
-    """Folders (sorted indexes) as ranges of consecutive ones, worked out in C."""
-    if not indexes:
-        return [], []
-    nexts = list(map(_NEXT, indexes))
-    apart = list(map(ne, indexes[1:], nexts))  # a range ends between the two
-    return [indexes[0], *compress(indexes[1:], apart)], [*compress(nexts, apart), nexts[-1]]
-
-
-def _without(first: int, last: int, matched: list[int]) -> Ranges:
-    """The folders first..last (excluded) less those ``matched`` (sorted), as ranges (some empty)."""
-    firsts, lasts = _folders(matched[bisect_left(matched, first) : bisect_left(matched, last)])
-    return [first, *lasts], [*firsts, last]
-
-
-def _prefixed(ordered: list[str], prefix: str) -> tuple[int, int]:
-    """The range of ``ordered`` (sorted) whose strings begin with ``prefix``."""
-    first = bisect_left(ordered, prefix)
-    if not prefix:
-        return first, len(ordered)
-    if prefix[-1] == _LAST_CHAR:
-        last = first
-        while last < len(ordered) and ordered[last].startswith(prefix):
-            last += 1
-        return first, last
-    return first, bisect_left(ordered, prefix[:-1] + chr(ord(prefix[-1]) + 1), first)
