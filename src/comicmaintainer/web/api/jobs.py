@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from comicmaintainer.jobs.engine import Conflict, JobError, NotFound
-from comicmaintainer.jobs.model import JobSpec
+from comicmaintainer.jobs.model import JobSpec, Scope, Source
 from comicmaintainer.library.store import ItemStatus, JobKind, JobStatus
 from comicmaintainer.web.api import ERRORS, MAX_PATH, resolve, service_of
 from comicmaintainer.web.app import ApiError
@@ -23,7 +23,7 @@ RelPath = Annotated[str, Field(min_length=1, max_length=MAX_PATH)]
 
 class JobIn(BaseModel):
     kind: JobKind
-    scope: Literal["all", "selected", "unprocessed"] = "selected"
+    scope: Scope = "selected"
     paths: Annotated[list[RelPath], Field(max_length=100_000)] = []
     tags: dict[str, str | None] = {}
 
@@ -46,7 +46,7 @@ class JobOut(BaseModel):
     started_at: float | None
     finished_at: float | None
     retry_of: int | None
-    source: Literal["web", "watcher", "cli"]
+    source: Source
 
 
 class JobsOut(BaseModel):
