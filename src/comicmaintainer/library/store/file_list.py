@@ -1,12 +1,10 @@
-"""The web page's file list: a page of rows for a search, filter and sort, with the counts.
-
-The web page's file list (migrations 0003 to 0007): one page of rows for a search, filter and sort,
-the count beside every filter, and the folders. Counts without a search come from
+"""The web page's file list (migrations 0003 to 0007): one page of rows for a search, filter and
+sort, the count beside every filter, and the folders. Counts without a search come from
 ``file_counts``, which triggers keep exact, so they cost no scan however large the library.
 
 A search is a case-insensitive substring of the relative path (folder and file name), decided by
 LIKE (which folds ASCII letters). A new search is counted in memory by the FileList's
-``PathIndex`` (``path_index.py`` beside this module: every path and status, held so that a search costs a few
+``PathIndex`` (``path_index.py``: every path and status, held so that a search costs a few
 ``str.count`` calls), which also lists the matches when they are few. The index is built from
 the narrow index ``files_path_status`` (0006) on the first search, or by ``warm`` when the
 server starts; until it is ready, a new search tests every path in ``files_path_status`` in SQL.
@@ -21,6 +19,7 @@ kept search is counted again after a large bulk_upsert, or when it fell too far 
 the index is then built again, in a thread of its own, as it is when it holds too many changes.
 Searches and replays go one at a time (a lock): each reads in a snapshot taken under the lock,
 so every snapshot is at least as new as the state the kept searches and the index were brought to.
+That is the invariant: a count answered is the count of one committed state, never of a mix.
 
 The page itself is read one of two ways, whichever reads fewer rows: the known matches by rowid,
 sorted; or the sort order's index walked from the start until the page is full, testing LIKE,

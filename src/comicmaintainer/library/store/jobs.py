@@ -1,8 +1,10 @@
-"""Jobs: batch jobs and their items, stored before any work so a restart can resume them.
+"""Jobs: batch jobs and their items (migration 0002), stored before any work so a restart resumes them.
 
-Batch jobs and their items (migration 0002). The engine (jobs/engine.py) owns the rules; these
-are its reads and writes. Item stages between the claim and the outcome live in the engine's
-memory only: a claimed item is stored as 'reading', which is all a restart needs to know.
+The engine (jobs/engine.py) owns the rules; these are its reads and writes. The invariant: a job
+and all its items are stored in one transaction, and an item is claimed (queued → reading) in one
+write, so two workers never take the same item. Item stages between the claim and the outcome
+live in the engine's memory only: a claimed item is stored as 'reading', which is all a restart
+needs to know.
 """
 
 from __future__ import annotations
