@@ -34,6 +34,7 @@ from comicmaintainer.reporting import install_error_reports
 from comicmaintainer.watcher.pipeline_target import PipelineTarget
 from comicmaintainer.watcher.service import Watcher
 from comicmaintainer.watcher.service import WatcherStatus as WatcherStatusRecord
+from comicmaintainer.web.api import ApiService
 from comicmaintainer.web.api import files as files_api
 from comicmaintainer.web.api import jobs as jobs_api
 from comicmaintainer.web.api import settings as settings_api
@@ -122,7 +123,8 @@ def build_service(
     if watch and watcher is None:
         watcher = _folder_watcher(settings, ctx, engine, bus)
     service = Service(settings, store, bus, ctx, engine, FileList(store), app, watcher)
-    app.state.service = service
+    routers_see: ApiService = service  # mypy checks that Service gives the routers what they ask
+    app.state.service = routers_see
     return service
 
 
