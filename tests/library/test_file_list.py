@@ -11,8 +11,17 @@ from pathlib import Path
 
 import pytest
 
-from comicmaintainer.library import store as store_module
-from comicmaintainer.library.store import LIST_FILTERS, FileList, FileQuery, FileRow, Status, Store
+from comicmaintainer.library.store import (
+    LIST_FILTERS,
+    FileList,
+    FileQuery,
+    FileRow,
+    Status,
+    Store,
+    kept_searches,
+)
+from comicmaintainer.library.store import file_list as file_list_module
+from comicmaintainer.library.store import files as files_module
 
 ASCII_FOLD = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 SPECIAL_NAMES = [
@@ -141,7 +150,7 @@ def strategy(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) ->
     library, the sort index walked or every path tested; and in SQL, as while the path index is
     being built at start-up."""
     if request.param == "matches not kept":
-        monkeypatch.setattr(store_module, "_SMALL_FILTER", 0)
+        monkeypatch.setattr(file_list_module, "_SMALL_FILTER", 0)
     if request.param == "counted in SQL":
         make = FileList.__init__
 
@@ -389,7 +398,7 @@ def test_a_commit_that_changes_no_file_is_not_a_recount(filled: Store, counted: 
 def test_a_bulk_load_makes_kept_searches_count_again(
     filled: Store, strategy: str, counted: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(store_module, "_BULK_ROWS", 50)
+    monkeypatch.setattr(files_module, "_BULK_ROWS", 50)
     files = FileList(filled)
     assert_searches_match_python(filled, files, KEPT_SEARCHES)
     more = [
@@ -411,7 +420,7 @@ def test_a_bulk_load_makes_kept_searches_count_again(
 def test_a_reader_behind_pruned_entries_counts_again(
     store: Store, counted: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(store_module, "_MAX_REPLAY", 50_000)  # so only the gap can tell
+    monkeypatch.setattr(file_list_module, "_MAX_REPLAY", 50_000)  # so only the gap can tell
     store.bulk_upsert([FileRow(f"Big/Big - Chapter {i:05d}.cbz") for i in range(10_050)])
     files = FileList(store)
     assert files.counts("big/big - chapter 0")["all"] == 10_000
@@ -436,7 +445,7 @@ def background_builds_done() -> None:
 def test_a_reader_far_behind_counts_again(
     filled: Store, counted: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(store_module, "_MAX_REPLAY", 5)
+    monkeypatch.setattr(file_list_module, "_MAX_REPLAY", 5)
     files = FileList(filled)
     assert_searches_match_python(filled, files, ["tales"])
     filled.move_prefix("Series 001 Tales", "Moved Tales")  # 20 changes, more than 5
@@ -495,8 +504,8 @@ def test_a_replayed_change_matches_as_like_does(store: Store, needle: str) -> No
 
 def like_count(store: Store, search: str) -> int:
     """How many paths SQLite's LIKE finds ``search`` in, escaped as the file list escapes it."""
-    sql = f"SELECT count(*) FROM files WHERE {store_module._LIKE}"
-    return int(store._read(sql, store_module._like_params(search))[0][0])
+    sql = f"SELECT count(*) FROM files WHERE {file_list_module._LIKE}"
+    return int(store._read(sql, file_list_module._like_params(search))[0][0])
 
 
 def test_a_file_written_while_a_search_is_counted_is_counted_once(
@@ -572,7 +581,7 @@ def test_warm_after_the_store_closed_does_nothing(tmp_path: Path) -> None:
 def test_an_index_holding_many_changes_is_built_again_in_the_background(
     filled: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(store_module, "_INDEX_CHANGES", 3)
+    monkeypatch.setattr(kept_searches, "_INDEX_CHANGES", 3)
     files = FileList(filled)
     assert_counts_match_python(filled, files, "chapter 0007")
     old = files._paths.index
@@ -600,7 +609,7 @@ def test_kept_matches_are_bounded(filled: Store, counted: list[str], monkeypatch
     assert_counts_match_python(filled, files, first)
     kept = files.counts(first)["all"]
     assert kept > 0
-    monkeypatch.setattr(store_module, "_MAX_KEPT_MATCHES", kept + kept // 2)  # room for one of them
+    monkeypatch.setattr(kept_searches, "_MAX_KEPT_MATCHES", kept + kept // 2)  # room for one of them
     assert_counts_match_python(filled, files, second)
     assert_counts_match_python(filled, files, second)
     assert counted == [first, second], "the newest search is kept"

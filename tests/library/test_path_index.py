@@ -7,8 +7,8 @@ import random
 
 import pytest
 
-from comicmaintainer.library import path_index
-from comicmaintainer.library.path_index import PathIndex, like_fold
+from comicmaintainer.library.store import path_index
+from comicmaintainer.library.store.path_index import PathIndex, like_fold
 
 STATUSES = ["processed", "unprocessed", "duplicate", "needs_attention"]
 ASCII_FOLD = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")

@@ -247,7 +247,15 @@ def _data_offset(src: BinaryIO, info: zipfile.ZipInfo) -> int:
 
 
 def _append_raw(new: zipfile.ZipFile, info: zipfile.ZipInfo, start: int, copier: _CheckedCopier) -> None:
-    """Add ``info``'s entry to ``new`` with its compressed bytes copied unchanged."""
+    """Add ``info``'s entry to ``new`` with its compressed bytes copied unchanged.
+
+    A private door, kept because no public one exists: zipfile can only add an entry by
+    compressing it again (``write``, ``writestr``, ``open("w")``), which would cost a full
+    decompress and recompress of every page. So this writes the local header with
+    ``ZipInfo.FileHeader`` and records the entry as ``ZipFile.close`` expects (``fp``,
+    ``start_dir``, ``filelist``, ``NameToInfo``), all undocumented; ``tests/test_private_doors.py``
+    fails when a Python release changes them.
+    """
     entry = zipfile.ZipInfo(info.filename, info.date_time)
     for attr in ("compress_type", "comment", "create_system", "create_version", "extract_version",
                  "reserved", "volume", "internal_attr", "external_attr", "CRC", "compress_size",

@@ -45,7 +45,7 @@ from comicmaintainer.jobs.model import (
 from comicmaintainer.library.edit import FIELDS, apply_tag_changes
 from comicmaintainer.library.paths import PathError, resolve_inside
 from comicmaintainer.library.process import Context, Stage, process
-from comicmaintainer.library.store import JobItemRow, JobRow, JobStore, NewJob
+from comicmaintainer.library.store import ItemStatus, JobItemRow, JobRow, JobStore, NewJob
 
 log = logging.getLogger("comicmaintainer.jobs")
 
@@ -58,11 +58,11 @@ _MAX_MOVE_HOPS = 8  # a file renamed again and again by interrupted runs is foll
 
 # Pipeline outcome -> item status. needs_attention is a failure of the item: the file needs a person.
 _ITEM_STATUS = {
-    "processed": "done",
-    "duplicate": "done",
-    "unchanged": "skipped",
-    "needs_attention": "failed",
-    "failed": "failed",
+    "processed": ItemStatus.DONE,
+    "duplicate": ItemStatus.DONE,
+    "unchanged": ItemStatus.SKIPPED,
+    "needs_attention": ItemStatus.FAILED,
+    "failed": ItemStatus.FAILED,
 }
 
 
@@ -176,7 +176,7 @@ class JobEngine:
         job_id = self._jobs.create_job(new_job)
         row = self._row(job_id)
         for item in self._jobs.list_items(job_id, status="failed", limit=len(new_job.refused)):
-            self._bus.publish(JobItem(job_id, item.id, item.path, "failed", error=item.error))
+            self._bus.publish(JobItem(job_id, item.id, item.path, ItemStatus.FAILED, error=item.error))
         with self._wake:
             live = self._adopt(row)
             if not live.finished:  # a finished one has published its final state already
@@ -390,14 +390,15 @@ class JobEngine:
             status, error, result = self._execute(item, live)
         except Exception as exc:
             log.exception("job %s item %s (%s) failed", item.job_id, item.id, item.path)
-            status, error, result = "failed", " ".join(str(exc).split()) or type(exc).__name__, None
+            status, error, result = ItemStatus.FAILED, " ".join(str(exc).split()) or type(exc).__name__, None
         try:
             self._jobs.finish_item(item.id, status, error, result)
         finally:
             self._record(item, live, status, error, result, time.monotonic() - started)
 
     def _record(
-        self, item: JobItemRow, live: _Live, status: str, error: str | None, result: dict[str, Any] | None,
+        self, item: JobItemRow, live: _Live, status: ItemStatus, error: str | None,
+        result: dict[str, Any] | None,
         duration: float,
     ) -> None:  # fmt: skip
         before = result.get("tags_before") if result else None
@@ -422,7 +423,7 @@ class JobEngine:
 
     # -- one item --------------------------------------------------------------------------------
 
-    def _execute(self, item: JobItemRow, live: _Live) -> tuple[str, str | None, dict[str, Any] | None]:
+    def _execute(self, item: JobItemRow, live: _Live) -> tuple[ItemStatus, str | None, dict[str, Any] | None]:
         rel = self._locate(item.path, live.row.created_at)
         earlier = item.attempts > 1 and self._earlier_change(item.path, live.row.created_at)
         if live.row.kind == "tag_update":

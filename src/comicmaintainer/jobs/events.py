@@ -32,7 +32,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar, Literal
 
-FINAL_JOB_STATUSES = frozenset({"completed", "failed", "cancelled"})
+from comicmaintainer.library.store import FINAL_JOB_STATUSES, ItemStatus, JobStatus
+
 FILE_CHANGES = frozenset({"processed", "renamed", "deleted", "added", "updated"})
 EVENT_SOURCES = frozenset({"watcher", "job", "cli", "web"})
 
@@ -46,7 +47,7 @@ class JobUpdated:
 
     kind: ClassVar[str] = "job_updated"
     job_id: int
-    status: str
+    status: JobStatus
     processed: int
     total: int
     succeeded: int
@@ -70,7 +71,7 @@ class JobItem:
     job_id: int
     item_id: int
     path: str
-    outcome: str
+    outcome: ItemStatus
     error: str | None = None
     before: dict[str, Any] | None = None
     after: dict[str, Any] | None = None

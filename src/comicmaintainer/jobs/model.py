@@ -11,21 +11,31 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from comicmaintainer.library.store import JobItemRow, JobRow
+from comicmaintainer.library.store import (
+    ACTIVE_ITEM_STATUSES,
+    FINAL_JOB_STATUSES,
+    ItemStatus,
+    JobItemRow,
+    JobKind,
+    JobRow,
+)
 
-JobKind = Literal["process", "rename", "normalize", "tag_update"]
 Scope = Literal["all", "selected", "unprocessed"]
 Source = Literal["web", "watcher", "cli"]
 
-JOB_KINDS: tuple[str, ...] = ("process", "rename", "normalize", "tag_update")
+JOB_KINDS: tuple[JobKind, ...] = tuple(JobKind)
 SCOPES: tuple[str, ...] = ("all", "selected", "unprocessed")
 SOURCES: tuple[str, ...] = ("web", "watcher", "cli")
-# "failed": the job ran to its end but at least one item failed (retry re-runs those).
-FINAL_STATUSES = frozenset({"completed", "cancelled", "failed"})
-ITEM_RUNNING = ("reading", "tagging", "renaming")
+# Job and item statuses and job kinds are defined once, in library/store/statuses.py.
+FINAL_STATUSES = FINAL_JOB_STATUSES
+ITEM_RUNNING = ACTIVE_ITEM_STATUSES
 
 # The pipeline mode each file-processing kind runs; tag_update goes through library.edit instead.
-PROCESS_MODES: Mapping[str, str] = {"process": "full", "rename": "rename", "normalize": "normalize"}
+PROCESS_MODES: Mapping[str, str] = {
+    JobKind.PROCESS: "full",
+    JobKind.RENAME: "rename",
+    JobKind.NORMALIZE: "normalize",
+}
 
 
 @dataclass(frozen=True)
@@ -67,7 +77,7 @@ def job_json(row: JobRow) -> dict[str, Any]:
     }
 
 
-def item_json(row: JobItemRow, status: str | None = None) -> dict[str, Any]:
+def item_json(row: JobItemRow, status: ItemStatus | str | None = None) -> dict[str, Any]:
     """The API's ``Item`` shape; ``status`` overrides the stored one with a live stage."""
     return {
         "id": row.id,

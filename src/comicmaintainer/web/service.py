@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 import uvicorn
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 
 from comicmaintainer.config import (
     ConfigError,
@@ -37,12 +37,18 @@ from comicmaintainer.jobs.model import JobSpec
 from comicmaintainer.library.process import Context
 from comicmaintainer.library.recovery import recover
 from comicmaintainer.library.scanner import ScanReport, scan
-from comicmaintainer.library.store import FileList, FileRow, Store
+from comicmaintainer.library.store import FileList, FileRow, JobKind, Store
 from comicmaintainer.reporting import install_error_reports
 from comicmaintainer.watcher.pipeline_target import PipelineTarget
 from comicmaintainer.watcher.service import Watcher
 from comicmaintainer.watcher.service import WatcherStatus as WatcherStatusRecord
-from comicmaintainer.web.api import routers
+from comicmaintainer.web.api import ApiService
+from comicmaintainer.web.api import files as files_api
+from comicmaintainer.web.api import integrations as integrations_api
+from comicmaintainer.web.api import jobs as jobs_api
+from comicmaintainer.web.api import seed as seed_api
+from comicmaintainer.web.api import settings as settings_api
+from comicmaintainer.web.api import tools as tools_api
 from comicmaintainer.web.app import create_app
 from comicmaintainer.web.pages import pages_router
 from comicmaintainer.web.security import install_security, server_options
@@ -128,6 +134,18 @@ def _shown_changes(changes: dict[str, Any]) -> dict[str, Any]:
     return shown
 
 
+def api_routers() -> list[APIRouter]:
+    """The HTTP API's routers (web/api/), in the order the API docs list them."""
+    return [
+        files_api.router,
+        jobs_api.router,
+        seed_api.router,
+        settings_api.router,
+        tools_api.router,
+        integrations_api.router,
+    ]
+
+
 def build_service(
     settings: Settings, *, watcher: WatcherLike | None = None, workers: int | None = None, watch: bool = False
 ) -> Service:
@@ -138,11 +156,12 @@ def build_service(
     integrations = Integrations(settings, store, bus)
     ctx.on_change = _also(_change_publisher(bus, store, ctx), integrations.on_change)
     engine = JobEngine(ctx, bus, workers=workers)
-    app = create_app(bus, routers=[*routers(), pages_router()])
+    app = create_app(bus, routers=[*api_routers(), pages_router()])
     if watch and watcher is None:
         watcher = _folder_watcher(settings, ctx, engine, bus)
     service = Service(settings, store, bus, ctx, engine, FileList(store), app, watcher, integrations)
-    app.state.service = service
+    routers_see: ApiService = service  # mypy checks that Service gives the routers what they ask
+    app.state.service = routers_see
     return service
 
 
@@ -153,7 +172,7 @@ def _folder_watcher(settings: Settings, ctx: Context, engine: JobEngine, bus: Ev
     """
 
     def run_as_job(rel_paths: list[str]) -> dict[str, str]:
-        spec = JobSpec(kind="process", scope="selected", paths=tuple(rel_paths), source="watcher")
+        spec = JobSpec(kind=JobKind.PROCESS, scope="selected", paths=tuple(rel_paths), source="watcher")
         job = engine.submit(spec)
         while engine.get(job["id"])["status"] not in ("completed", "failed", "cancelled"):
             time.sleep(0.05)  # the watcher's worker waits, so a path is never handed over twice at once
@@ -192,7 +211,6 @@ def _also(first: Any, second: Any) -> Any:
 
 def _change_publisher(bus: EventBus, store: Store, ctx: Context) -> Any:
     """The pipeline's change notes become `FileChanged` events carrying the row as the list shows it."""
-    from comicmaintainer.web.api.files import file_json  # the one place that shapes a File
 
     def publish(change: dict[str, Any]) -> None:
         path = change["path"]
@@ -203,7 +221,7 @@ def _change_publisher(bus: EventBus, store: Store, ctx: Context) -> Any:
                 path=path,
                 change=change["change"],
                 source=source,  # type: ignore[arg-type]
-                row=file_json(row) if row is not None else None,
+                row=files_api.file_json(row) if row is not None else None,
                 old_path=change.get("old_path"),
             )
         )

@@ -2,21 +2,27 @@
 
 Route handlers only translate: HTTP in, a call into `library/` or `jobs/`, JSON out. Every library
 path a client sends goes through `resolve`, which refuses anything outside WATCHED_DIR with 400.
+
+The routers reach the running service through the request's app state, as an `ApiService`: the
+few things they ask of it. They never import `web/service.py`, which wires them into the app
+(`files`, `jobs`, `seed`, `settings`, `tools` and `integrations` each hold one `router`).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from pydantic import BaseModel
 
+from comicmaintainer.config import Settings
+from comicmaintainer.jobs.engine import JobEngine
 from comicmaintainer.library.paths import PathError, resolve_inside
+from comicmaintainer.library.process import Context
+from comicmaintainer.library.scanner import ScanReport
+from comicmaintainer.library.store import FileList, Store
 from comicmaintainer.web.app import ApiError
-
-if TYPE_CHECKING:
-    from comicmaintainer.web.service import Service
 
 MAX_PATH = 4096
 
@@ -42,12 +48,29 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def service_of(request: Request) -> Service:
-    service: Service = request.app.state.service
+class ApiService(Protocol):
+    """What the routers ask of the running service (``web.service.Service`` is one)."""
+
+    settings: Settings
+    store: Store
+    ctx: Context
+    engine: JobEngine
+    files: FileList
+    watcher: Any  # None, or something with status() (and set_enabled() for the real one)
+    integrations: Any  # integrations.hub.Integrations: reader rescans and notifications
+    started_at: float
+
+    def scan(self) -> ScanReport: ...
+
+    def update_settings(self, changes: dict[str, Any]) -> Settings: ...
+
+
+def service_of(request: Request) -> ApiService:
+    service: ApiService = request.app.state.service
     return service
 
 
-def resolve(service: Service, rel: str) -> Path:
+def resolve(service: ApiService, rel: str) -> Path:
     """The absolute path of library path ``rel``; 400 ``bad_path`` if it is not inside the library."""
     try:
         return resolve_inside(service.settings.watched_dir, rel)
@@ -55,14 +78,8 @@ def resolve(service: Service, rel: str) -> Path:
         raise ApiError(400, "bad_path", str(exc)) from None
 
 
-def existing_file(service: Service, rel: str) -> Path:
+def existing_file(service: ApiService, rel: str) -> Path:
     path = resolve(service, rel)
     if not path.is_file():
         raise ApiError(404, "not_found", f"no such file in the library: {rel}")
     return path
-
-
-def routers() -> list[APIRouter]:
-    from comicmaintainer.web.api import files, integrations, jobs, seed, settings, tools
-
-    return [files.router, jobs.router, seed.router, settings.router, tools.router, integrations.router]

@@ -4,18 +4,16 @@ the dry-run preview, covers and a rescan."""
 from __future__ import annotations
 
 import math
-import time
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from comicmaintainer.archive.atomic import rename_no_replace
 from comicmaintainer.archive.errors import ArchiveError
-from comicmaintainer.library import edit
-from comicmaintainer.library.process import process, reconcile_preview
-from comicmaintainer.library.store import PER_PAGE_RANGE, FileQuery, FileRow
+from comicmaintainer.library import edit, trash
+from comicmaintainer.library.process import Outcome, process, reconcile_preview
+from comicmaintainer.library.store import PER_PAGE_RANGE, FileQuery, FileRow, Status
 from comicmaintainer.web import thumbs
 from comicmaintainer.web.api import ERRORS, MAX_PATH, existing_file, service_of
 from comicmaintainer.web.app import ApiError
@@ -33,7 +31,7 @@ class FileOut(BaseModel):
     name: str
     size: int
     mtime: float
-    status: Literal["unprocessed", "processed", "duplicate", "needs_attention"]
+    status: Status
     error: str | None
     duplicate_of: str | None
     manual_edit: bool
@@ -87,7 +85,7 @@ class ProcessIn(BaseModel):
 
 class ResultOut(BaseModel):
     path: str
-    outcome: Literal["processed", "unchanged", "duplicate", "needs_attention", "failed"]
+    outcome: Outcome
     new_path: str | None = None
     tags_before: Tags = {}
     tags_after: Tags = {}
@@ -213,17 +211,13 @@ def preview(request: Request, body: PreviewIn) -> dict[str, Any]:
 def delete_file(request: Request, path: PathQuery) -> Response:
     """The file goes to CONFIG_DIR/trash/<time>/<path> (recorded in history), never straight to oblivion."""
     service = service_of(request)
-    with service.ctx.locks.hold(path):
-        source = existing_file(service, path)
-        trash = service.settings.config_dir / "trash" / time.strftime("%Y%m%d-%H%M%S") / path
-        trash.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            rename_no_replace(source, trash)
-        except FileExistsError:
-            raise ApiError(409, "conflict", f"{path} is already in this minute's trash; try again") from None
-        service.store.record_action("delete", path, str(trash), None, None)
-        service.store.delete_file(path)
-    service.ctx.on_change({"path": path, "change": "deleted"})
+    existing_file(service, path)
+    try:
+        trash.move_to_trash(path, service.ctx)
+    except trash.NotInLibrary as exc:
+        raise ApiError(404, "not_found", str(exc)) from None
+    except trash.AlreadyInTrash as exc:
+        raise ApiError(409, "conflict", str(exc)) from None
     return Response(status_code=204)
 
 

@@ -18,6 +18,7 @@ from comicmaintainer.integrations.secrets import keep_secrets, keep_urls, mask_s
 from comicmaintainer.jobs.engine import JobError
 from comicmaintainer.jobs.model import JobSpec
 from comicmaintainer.library.consistency import check_library, folder_paths
+from comicmaintainer.library.store import JobKind
 from comicmaintainer.web.api import ERRORS, MAX_PATH, service_of
 from comicmaintainer.web.app import ApiError
 
@@ -121,7 +122,9 @@ def fix(request: Request, body: FixIn) -> dict[str, Any]:
         raise ApiError(404, "not_found", f"no files in folder {body.folder!r}")
     if body.action == "tag_update" and not body.tags:
         raise ApiError(400, "bad_fix", "a tag fix needs the tags to set")
-    spec = JobSpec(kind=body.action, scope="selected", paths=paths, tags=body.tags if body.tags else {})
+    spec = JobSpec(
+        kind=JobKind(body.action), scope="selected", paths=paths, tags=body.tags if body.tags else {}
+    )
     try:
         return service.engine.submit(spec)
     except JobError as exc:

@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from comicmaintainer.jobs.engine import Conflict, JobError, NotFound
-from comicmaintainer.jobs.model import JobSpec
-from comicmaintainer.web.api import ERRORS, MAX_PATH, resolve, service_of
+from comicmaintainer.jobs.model import JobSpec, Scope, Source
+from comicmaintainer.library.store import ItemStatus, JobKind, JobStatus
+from comicmaintainer.web.api import ERRORS, MAX_PATH, ApiService, resolve, service_of
 from comicmaintainer.web.app import ApiError
-
-if TYPE_CHECKING:
-    from comicmaintainer.web.service import Service
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"], responses=ERRORS)
 
-JobStatus = Literal["queued", "running", "completed", "cancelled", "failed"]
-ItemStatus = Literal["queued", "reading", "tagging", "renaming", "done", "failed", "skipped", "cancelled"]
 JobId = Annotated[int, Path(ge=1, le=2**62)]
 T = TypeVar("T")
 RelPath = Annotated[str, Field(min_length=1, max_length=MAX_PATH)]
@@ -27,15 +23,15 @@ MAX_JOB_PATHS = 100_000
 
 
 class JobIn(BaseModel):
-    kind: Literal["process", "rename", "normalize", "tag_update"]
-    scope: Literal["all", "selected", "unprocessed"] = "selected"
+    kind: JobKind
+    scope: Scope = "selected"
     paths: Annotated[list[RelPath], Field(max_length=MAX_JOB_PATHS)] = []
     tags: dict[str, str | None] = {}
 
 
 class JobOut(BaseModel):
     id: int
-    kind: str
+    kind: JobKind
     scope: str
     status: JobStatus
     total: int
@@ -51,7 +47,7 @@ class JobOut(BaseModel):
     started_at: float | None
     finished_at: float | None
     retry_of: int | None
-    source: Literal["web", "watcher", "cli"]
+    source: Source
 
 
 class JobsOut(BaseModel):
@@ -82,7 +78,7 @@ def _call(action: Callable[[], T]) -> T:
         raise ApiError(400, "bad_job", str(exc)) from None
 
 
-def submit(service: Service, body: JobIn) -> dict[str, Any]:
+def submit(service: ApiService, body: JobIn) -> dict[str, Any]:
     """Check ``body`` and start its job; the one way the web starts a job (the seed's routes too)."""
     if body.scope == "selected" and not body.paths:
         raise ApiError(400, "bad_job", "scope 'selected' needs at least one path")

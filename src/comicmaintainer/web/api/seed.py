@@ -16,6 +16,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from comicmaintainer.library.paths import PathError, to_rel
+from comicmaintainer.library.store import JobKind
 from comicmaintainer.web.api import ERRORS, MAX_PATH, service_of
 from comicmaintainer.web.api.jobs import MAX_JOB_PATHS, JobIn, JobStatus, submit
 from comicmaintainer.web.app import ApiError
@@ -63,7 +64,7 @@ class CacheStatsOut(BaseModel):
     summary="Process every file (the seed's form of POST /api/jobs with scope 'all')",
 )
 def process_all(request: Request) -> dict[str, Any]:
-    job = submit(service_of(request), JobIn(kind="process", scope="all"))
+    job = submit(service_of(request), JobIn(kind=JobKind.PROCESS, scope="all"))
     return _seed_answer(job)
 
 
@@ -75,7 +76,7 @@ def process_all(request: Request) -> dict[str, Any]:
 def process_selected(request: Request, body: SelectedIn) -> dict[str, Any]:
     service = service_of(request)
     paths = [_library_path(service.settings.watched_dir, raw) for raw in body.files]
-    return _seed_answer(submit(service, JobIn(kind="process", scope="selected", paths=paths)))
+    return _seed_answer(submit(service, JobIn(kind=JobKind.PROCESS, scope="selected", paths=paths)))
 
 
 @router.get("/api/cache/stats", response_model=CacheStatsOut, summary="What the store and cover cache hold")

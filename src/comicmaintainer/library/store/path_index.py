@@ -1,67 +1,68 @@
 """Which files' paths hold a search, per status, answered from memory: the file list's new searches.
 
-The file list (``library/store.py``) counts a search as LIKE does: a substring of the relative path
-"folder/name", ASCII letters folded. Testing every path in SQLite costs 20-25 ms at 100,000 files,
-and every keystroke of a query being typed is a new search. This index holds the folded paths as a
-few long strings, one line per file, and counts with ``str.count`` over ranges of them.
+The idea: the file list (``file_list.py``) counts a search as LIKE does, a substring of the relative
+path "folder/name" with ASCII letters folded. Testing every path in SQLite costs 20-25 ms at 100,000
+files, and every keystroke of a query being typed is a new search. This index holds the folded
+paths as a few long strings, one line per file (NUL, then the name), and counts with ``str.count``
+over ranges of them: C loops over a few megabytes, no Python step per file.
 
-How it keeps those counts few, short and exact:
+The invariant: ``search`` answers exactly what LIKE over the files table would, as of the build
+plus every change applied since (in the change log's order). Paths hold no NUL (no file system
+allows one; one is held as U+FFFD), so a line never holds a query and a NUL never begins a query.
 
-- A query without "/" is in a path iff it is in the folder or in the file name. The folders are
-  tested once; every file of a matching folder counts, from the number of lines alone.
-- A file name usually begins with its folder's last part ("Saga/Saga - Chapter 0001.cbz"), so such
-  a name is held without it, cut: " - chapter 0001.cbz". These remainders repeat from folder to
-  folder, so each distinct one is tested once and numbered, and every cut name is also one
-  character, its remainder's number: the names holding the query are counted as the occurrences of
-  a few characters. (With very many distinct remainders, the cut names are searched as text.)
-- A query can span the cut ("saga - chapter 00"): its head ends the folder ("saga") and its tail
-  begins the remainder. Folders are ordered by their path reversed, so those ending with one head
-  are one range, where the lines beginning with the tail are one ``count`` of NUL + tail.
-- A query with "/" spans the folder and the name the same way: the folders ending with what comes
-  before its last "/" are one range, and the names beginning with what follows are counted.
+The tricks, by name (each keeps the counts few, short and exact):
 
-A count of a query over text is exact when no line can hold it twice (it begins with NUL, or the
-lines are shorter than it twice); otherwise a regular expression takes one match per line.
-
-Names are held per status, so every count is per status. When the matches are few their rowids
-are listed too, from the same ranges. Each change since the build (from the store's change log) is
-held as lines of whole paths, the row before and after (one line when only the status changed),
-searched as the build's lines are: a search adds the matches after and takes away those before.
-
-Paths hold no NUL (no file system allows one); a NUL in a path is held as U+FFFD.
+- **Folders once.** A query without "/" is in a path iff it is in the folder or in the name. The
+  folders are tested once; every file of a matching folder counts, from the number of lines alone.
+- **Cut names.** A file name usually begins with its folder's last part ("Saga/Saga - Chapter
+  0001.cbz"), so such a name is held without it, cut: " - chapter 0001.cbz".
+- **Numbered remainders.** Those remainders repeat from folder to folder, so each distinct one is
+  tested once and numbered, and every cut name is also one character, its remainder's number: the
+  names holding the query are counted as the occurrences of a few characters. (With very many
+  distinct remainders, the cut names are searched as text.)
+- **Reversed folders.** A query can span the cut ("saga - chapter 00"): its head ends the folder
+  ("saga") and its tail begins the remainder. Folders are ordered by their path reversed, so those
+  ending with one head are one range, where the lines beginning with the tail are one ``count`` of
+  NUL + tail. A query with "/" spans the folder and the name the same way.
+- **Counts that cannot count twice.** A count over text is exact when no line can hold the query
+  twice (it begins with NUL, or the lines are shorter than it twice); otherwise a regular
+  expression takes one match per line.
+- **Rowids by line.** Each kind of line keeps its files' rowids by line number and where each line
+  starts; a match's rowid is found by a binary search of the starts (only when matches are listed).
+- **Changes beside the build.** Each change since the build (from the store's change log) is held
+  as the whole path before and after with its rowid; a search adds the matches after and takes
+  away those before. The file list builds a new index when they grow many.
 """
 
 from __future__ import annotations
 
 import re
 import string
-import time
-from array import array
-from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import compress, repeat
-from operator import ne
-from typing import NamedTuple, TypeVar
+
+from comicmaintainer.library.store.path_lines import (
+    LINE,
+    Lines,
+    LinesBuilder,
+    Pick,
+    folder_ranges,
+    giving_way,
+    make_pick,
+    once_a_line,
+    prefixed,
+    rowids_at,
+    without,
+)
 
 # LIKE folds only the ASCII letters; str.lower would also fold "Ü" or the Kelvin sign.
 _LIKE_FOLD = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
-_LINE = "\0"  # begins every line; a query holding it matches no path
-_LAST_CHAR = chr(0x10FFFF)
-# A line ends with its file's rowid, in hexadecimal written with the letters A to P: a folded
-# path or query holds no capital ASCII letter, so a search never matches one, and one findall
-# gives the rowids of the lines it picks.
-_TO_LETTERS = str.maketrans("0123456789abcdef", "ABCDEFGHIJKLMNOP")
-_FROM_LETTERS = str.maketrans("ABCDEFGHIJKLMNOP", "0123456789abcdef")
-_ROWID = "[A-P]+"
-_CAPITALS = "ABCDEFGHIJKLMNOP"
 # Up to this many distinct remainders, a search tests each of them, and counts the cut names by
 # remainder when those holding the query, or those not holding it, are at most _FEW_HELD.
 _FEW_REMAINDERS = 4096
 _FEW_HELD = 32
-_NEXT = (1).__add__
 _GIVE_WAY_ROWS = 100  # about a tenth of a millisecond of work
-_T = TypeVar("_T")
 
 Row = tuple[str, str]  # (path folded as LIKE folds it, status)
 _Move = tuple[str | None, str | None]  # a change's status before and after (None: no row)
@@ -78,68 +79,6 @@ class Found:
     matches: dict[int, str] | None  # rowid -> status, when no more than asked for
 
 
-@dataclass(frozen=True)
-class _Lines:
-    """One status's names of one kind (cut or whole), folder after folder in the index's order."""
-
-    text: str  # lines: NUL, the name or what follows the folder's last part, the rowid in letters
-    folder_chars: array[int]  # folder i's lines are text[folder_chars[i] : folder_chars[i + 1]]
-    folder_lines: array[int]  # numbered folder_lines[i] to folder_lines[i + 1] (excluded)
-    rowids: array[int]  # by line number
-    remainders: str  # cut names: the number of each line's remainder, as one character
-    longest: int  # the longest name or remainder
-
-
-class _Pick(NamedTuple):
-    """The lines of one kind (cut names or whole ones) that ``how`` picks, in the folder ranges
-    ``firsts[i]`` to ``lasts[i]`` (excluded): "all"; "starts" with ``text``; "contains" ``text``;
-    for cut names, "numbered" with one of the remainder numbers in ``text``, "not numbered" with
-    none of them, or "each" tested whole."""
-
-    cut: bool
-    how: str
-    text: str
-    firsts: list[int]
-    lasts: list[int]
-
-
-Ranges = tuple[list[int], list[int]]  # folder ranges: the firsts, and the lasts (excluded)
-
-
-def _pick(cut: bool, how: str, text: str, ranges: Ranges) -> _Pick:
-    return _Pick(cut, how, text, *ranges)
-
-
-class _LinesBuilder:
-    def __init__(self) -> None:
-        self.parts: list[str] = []
-        self.folder_chars = array("q", [0])
-        self.folder_lines = array("q", [0])
-        self.rowids = array("q")
-        self.remainders: list[str] = []
-        self.size = 0
-        self.longest = 0
-
-    def add(self, rest: str, rowid: int, remainder: int | None) -> None:
-        line = _LINE + rest + _letters(rowid)
-        self.parts.append(line)
-        self.size += len(line)
-        self.longest = max(self.longest, len(rest))
-        self.rowids.append(rowid)
-        if remainder is not None:
-            self.remainders.append(chr(remainder))
-
-    def end_folder(self) -> None:
-        self.folder_chars.append(self.size)
-        self.folder_lines.append(len(self.parts))
-
-    def build(self) -> _Lines:
-        text = "".join(self.parts)
-        return _Lines(
-            text, self.folder_chars, self.folder_lines, self.rowids, "".join(self.remainders), self.longest
-        )
-
-
 class PathIndex:
     """The library's paths and statuses as of one read, plus the changes applied since."""
 
@@ -149,7 +88,7 @@ class PathIndex:
         # the garbage collector would walk 100,000 of them in every full collection meanwhile.
         by_folder: dict[str, tuple[list[str], list[str], list[int]]] = {}
         statuses = set()
-        for rowid, path, status in _giving_way(rows, _GIVE_WAY_ROWS):
+        for rowid, path, status in giving_way(rows, _GIVE_WAY_ROWS):
             folder, _, name = like_fold(path.replace("\0", "\ufffd")).rpartition("/")
             files = by_folder.get(folder)
             if files is None:
@@ -162,28 +101,28 @@ class PathIndex:
         self._folders = sorted(by_folder, key=lambda folder: folder[::-1])
         self._reversed = [folder[::-1] for folder in self._folders]
         self._leaves = [folder.rpartition("/")[2] for folder in self._folders]
-        self._folder_text = _LINE.join(self._folders)
+        self._folder_text = LINE.join(self._folders)
         numbers: dict[str, int] = {}  # every remainder, numbered as met
         self._lines = self._lines_of(by_folder, numbers)
         self._remainders = sorted(numbers)  # so those beginning alike are a range
-        self._remainder_text = "".join(_LINE + rest + _letters(number) for rest, number in numbers.items())
+        self._numbered = list(numbers)  # every remainder, by its number
+        self._remainder_text = LINE.join(self._numbered)  # one scan tells whether any holds a query
         self._mark = chr(min(len(numbers), _FEW_REMAINDERS))  # the number of no remainder
         # The changes applied since the build: each changed row as it is now (None: deleted); and
-        # the changes as lines like the build's (of whole paths), by (status before, status after)
-        # (None: not there), joined when searched. A change of status alone is one line.
+        # the changed paths (whole) with their rowids, by (status before, status after) (None: not
+        # there). A change of status alone is one entry.
         self._changes = 0
         self._now: dict[int, Row | None] = {}
-        self._changed: dict[_Move, list[str]] = {}
-        self._joined: dict[_Move, str] = {}
+        self._changed: dict[_Move, tuple[list[str], list[int]]] = {}
 
     def _lines_of(
         self, by_folder: dict[str, tuple[list[str], list[str], list[int]]], numbers: dict[str, int]
-    ) -> dict[tuple[str, bool], _Lines]:
+    ) -> dict[tuple[str, bool], Lines]:
         """Each status's names, cut or whole, folder after folder; ``numbers`` filled as it goes. A
         number is one character, so only the first _FEW_REMAINDERS are held (more: none is used)."""
-        builders = {(status, cut): _LinesBuilder() for status in self._statuses for cut in (True, False)}
+        builders = {(status, cut): LinesBuilder() for status in self._statuses for cut in (True, False)}
         folders = zip(self._folders, self._leaves, strict=True)
-        for folder, leaf in _giving_way(folders, 1):
+        for folder, leaf in giving_way(folders, 1):
             for status, name, rowid in zip(*by_folder[folder], strict=True):
                 if leaf and name.startswith(leaf):
                     rest = name[len(leaf) :]
@@ -219,21 +158,24 @@ class PathIndex:
             self._add_changed(rowid, new[0], (None, new[1]))
 
     def _add_changed(self, rowid: int, path: str, move: _Move) -> None:
-        self._changed.setdefault(move, []).append(_LINE + path.replace(_LINE, "\ufffd") + _letters(rowid))
-        self._joined.pop(move, None)
+        paths, rowids = self._changed.setdefault(move, ([], []))
+        paths.append(path)
+        rowids.append(rowid)
 
     def search(self, needle: str, keep: int) -> Found:
         """The files whose folded path holds ``needle``, per status, and listed when there are
         ``keep`` or fewer."""
-        needle = like_fold(needle)  # as the paths are: then it never matches a rowid's letters
-        if _LINE in needle:
+        needle = like_fold(needle)  # as the paths are
+        if LINE in needle:
             return Found({status: 0 for status in self._statuses}, {})
         matched = self._matched_folders(needle)
-        picks = [_pick(cut, "all", "", _folders(matched)) for cut in (True, False)]  # all their files
+        picks = [
+            make_pick(cut, "all", "", folder_ranges(matched)) for cut in (True, False)
+        ]  # all their files
         picks += self._slash_picks(needle, matched) if "/" in needle else self._name_picks(needle, matched)
         by_status = {status: self._counted(status, needle, picks) for status in self._statuses}
-        for (before, after), lines in self._changed_lines():
-            held = len(_rest_of_line(needle).findall(lines))
+        for (before, after), (paths, _rowids) in self._changed.items():
+            held = sum(map(str.__contains__, paths, repeat(needle)))
             for status, sign in ((before, -1), (after, 1)):
                 if status is not None:
                     by_status[status] = by_status.get(status, 0) + sign * held
@@ -250,21 +192,21 @@ class PathIndex:
         holding = map(str.__contains__, self._folders, repeat(needle))
         return list(compress(range(len(self._folders)), holding))
 
-    def _name_picks(self, needle: str, matched: list[int]) -> list[_Pick]:
+    def _name_picks(self, needle: str, matched: list[int]) -> list[Pick]:
         """A query without "/": the names holding it, or cut names whose folder ends with its head
         and whose remainder begins with its tail, in the folders not matched already."""
-        others = _without(0, len(self._folders), matched)
-        picks = [_pick(False, "contains", needle, others)]
+        others = without(0, len(self._folders), matched)
+        picks = [make_pick(False, "contains", needle, others)]
         spans = self._spans(needle)
         if not self._spans_are_apart(needle, spans):
             # A cut name could be picked twice (its remainder holds the query and begins with a
             # tail): test each whole. Only a contrived query gets here.
-            return [*picks, _pick(True, "each", needle, others)]
+            return [*picks, make_pick(True, "each", needle, others)]
         held = self._held_by_remainders(needle)
         if held is not None:
-            picks.append(_pick(True, *held, others))
+            picks.append(make_pick(True, *held, others))
         for first, last, tail in spans:
-            picks.append(_pick(True, "starts", tail, _without(first, last, matched)))
+            picks.append(make_pick(True, "starts", tail, without(first, last, matched)))
         return picks
 
     def _held_by_remainders(self, needle: str) -> tuple[str, str] | None:
@@ -275,7 +217,8 @@ class PathIndex:
             return None
         if len(self._remainders) > _FEW_REMAINDERS:
             return "contains", needle
-        held = set(_rowids(_rest_of_line(needle).findall(self._remainder_text)))
+        numbered = self._numbered
+        held = set(compress(range(len(numbered)), map(str.__contains__, numbered, repeat(needle))))
         if len(held) <= _FEW_HELD:
             return "numbered", "".join(map(chr, sorted(held)))
         if len(held) == len(self._remainders):
@@ -309,22 +252,22 @@ class PathIndex:
                     return False
         return True
 
-    def _slash_picks(self, needle: str, matched: list[int]) -> list[_Pick]:
+    def _slash_picks(self, needle: str, matched: list[int]) -> list[Pick]:
         """A query with "/": in folders ending with what precedes its last "/" (``head``), the
         names beginning with what follows it (``tail``); in folders not matched already."""
         head, _, tail = needle.rpartition("/")
         first, last = self._ending_with(head)
         if first < last and self._folders[first] == "":
             first += 1  # files at the root have no "/" in their path
-        ranges = _without(first, last, matched)
+        ranges = without(first, last, matched)
         if not tail:
-            return [_pick(cut, "all", "", ranges) for cut in (True, False)]
+            return [make_pick(cut, "all", "", ranges) for cut in (True, False)]
         leaves = [(i, self._leaves[i]) for a, b in zip(*ranges, strict=True) for i in range(a, b)]
         # A cut name begins with the tail when its folder's last part does, or begins the tail.
         whole = [i for i, leaf in leaves if leaf.startswith(tail)]
-        picks = [_pick(False, "starts", tail, ranges), _pick(True, "all", "", _folders(whole))]
+        picks = [make_pick(False, "starts", tail, ranges), make_pick(True, "all", "", folder_ranges(whole))]
         picks += [
-            _pick(True, "starts", tail[len(leaf) :], _folders([i]))
+            make_pick(True, "starts", tail[len(leaf) :], folder_ranges([i]))
             for i, leaf in leaves
             if tail.startswith(leaf) and not leaf.startswith(tail)
         ]
@@ -332,26 +275,19 @@ class PathIndex:
 
     def _ending_with(self, suffix: str) -> tuple[int, int]:
         """The range of folders whose path ends with ``suffix``: their reversed paths begin with it."""
-        return _prefixed(self._reversed, suffix[::-1])
+        return prefixed(self._reversed, suffix[::-1])
 
     def _remainders_beginning(self, prefix: str) -> list[str]:
-        first, last = _prefixed(self._remainders, prefix)
+        first, last = prefixed(self._remainders, prefix)
         return self._remainders[first:last]
 
     def _begins_a_remainder(self, prefix: str) -> bool:
-        first, last = _prefixed(self._remainders, prefix)
+        first, last = prefixed(self._remainders, prefix)
         return first < last
 
     # -- counting and listing ------------------------------------------------------------------
 
-    def _changed_lines(self) -> Iterator[tuple[_Move, str]]:
-        """The changes' lines of each (status before, status after), as one text."""
-        for move, lines in self._changed.items():
-            if move not in self._joined:
-                self._joined[move] = "".join(lines)
-            yield move, self._joined[move]
-
-    def _counted(self, status: str, needle: str, picks: list[_Pick]) -> int:
+    def _counted(self, status: str, needle: str, picks: list[Pick]) -> int:
         total = 0
         for pick in picks:
             lines = self._lines[status, pick.cut]
@@ -359,7 +295,7 @@ class PathIndex:
                 total += self._count(lines, pick)
         return total
 
-    def _count(self, lines: _Lines, pick: _Pick) -> int:
+    def _count(self, lines: Lines, pick: Pick) -> int:
         """The lines ``pick`` picks, counted range by range in C (``map``), not a Python step each."""
         lines_in = lines.folder_lines.__getitem__
         if pick.how == "all":
@@ -371,19 +307,22 @@ class PathIndex:
         starts = map(lines.folder_chars.__getitem__, pick.firsts)
         ends = map(lines.folder_chars.__getitem__, pick.lasts)
         if pick.how == "starts":
-            return sum(map(lines.text.count, repeat(_LINE + pick.text), starts, ends))  # a line, one NUL
+            return sum(map(lines.text.count, repeat(LINE + pick.text), starts, ends))  # a line, one NUL
         if pick.how == "contains" and 2 * len(pick.text) > lines.longest:
             return sum(map(lines.text.count, repeat(pick.text), starts, ends))  # none can hold it twice
+        if pick.how == "contains":  # an empty range must count 0, not the empty match findall gives
+            once = once_a_line(pick.text).findall
+            return sum(len(once(lines.text, s, e)) for s, e in zip(starts, ends, strict=True) if s < e)
         return sum(1 for _ in self._picked(lines, pick))
 
-    def _marked(self, lines: _Lines, numbers: str) -> str:
+    def _marked(self, lines: Lines, numbers: str) -> str:
         """The cut names' remainder numbers, those in ``numbers`` replaced by one mark: one count a
         range, however many numbers."""
         if len(numbers) == 1:
             return lines.remainders.replace(numbers, self._mark)
         return lines.remainders.translate(dict.fromkeys(map(ord, numbers), self._mark))
 
-    def _picked(self, lines: _Lines, pick: _Pick) -> Iterator[int]:
+    def _picked(self, lines: Lines, pick: Pick) -> Iterator[int]:
         """The rowids of the lines ``pick`` picks."""
         for folder_first, folder_last in zip(pick.firsts, pick.lasts, strict=True):
             first, last = lines.folder_lines[folder_first], lines.folder_lines[folder_last]
@@ -398,84 +337,33 @@ class PathIndex:
                 yield from (
                     lines.rowids[found.start()] for found in which.finditer(lines.remainders, first, last)
                 )
-            elif pick.how == "starts":
-                yield from _rowids(_rest_of_line(_LINE + pick.text).findall(lines.text, start, end))
-            elif pick.how == "contains":
-                yield from _rowids(_rest_of_line(pick.text).findall(lines.text, start, end))
+            elif pick.how in ("starts", "contains"):
+                text = LINE + pick.text if pick.how == "starts" else pick.text
+                at = [found.start() for found in once_a_line(text).finditer(lines.text, start, end)]
+                yield from rowids_at(lines, at, first, last)
             else:
                 yield from self._each(lines, pick.text, folder_first, folder_last)
 
-    def _each(self, lines: _Lines, needle: str, first: int, last: int) -> Iterator[int]:
+    def _each(self, lines: Lines, needle: str, first: int, last: int) -> Iterator[int]:
         """The cut names holding ``needle``, each tested whole, its folder's last part put back."""
         for i in range(first, last):
-            leaf = self._leaves[i]
-            for line in lines.text[lines.folder_chars[i] : lines.folder_chars[i + 1]].split(_LINE)[1:]:
-                name = line.rstrip(_CAPITALS)
+            leaf, line = self._leaves[i], lines.folder_lines[i]
+            for name in lines.text[lines.folder_chars[i] : lines.folder_chars[i + 1]].split(LINE)[1:]:
                 if needle in leaf + name:
-                    yield int(line[len(name) :].translate(_FROM_LETTERS), 16)
+                    yield lines.rowids[line]
+                line += 1
 
-    def _matches(self, needle: str, picks: list[_Pick]) -> dict[int, str]:
+    def _matches(self, needle: str, picks: list[Pick]) -> dict[int, str]:
         found: dict[int, str] = {}
         for status in self._statuses:
             for pick in picks:
                 found.update(dict.fromkeys(self._picked(self._lines[status, pick.cut], pick), status))
         for rowid in found.keys() & self._now.keys():  # as built, then changed
             del found[rowid]
-        for (_before, after), lines in self._changed_lines():
-            for rowid in _rowids(_rest_of_line(needle).findall(lines)) if after is not None else ():
+        for (_before, after), (paths, rowids) in self._changed.items():
+            holding = map(str.__contains__, paths, repeat(needle))
+            for rowid in compress(rowids, holding) if after is not None else ():
                 row = self._now[rowid]  # a line after a change, but perhaps changed again since
                 if row is not None and needle in row[0]:
                     found[rowid] = row[1]
         return found
-
-
-def _giving_way(items: Iterable[_T], every: int) -> Iterator[_T]:
-    """``items``, letting other threads run before every ``every`` of them. A build in a thread of
-    its own would otherwise keep a request waiting for the interpreter up to 5 ms each time it
-    needs it back (measured at 100,000 files, a page during a build: p95 11 ms, with this 6 ms)."""
-    for i, item in enumerate(items):
-        if i % every == 0:
-            time.sleep(0)
-        yield item
-
-
-def _letters(number: int) -> str:
-    return format(number, "x").translate(_TO_LETTERS)
-
-
-def _rowids(letters: list[str]) -> Iterator[int]:
-    """The numbers written in ``letters``, all converted at once."""
-    return map(int, " ".join(letters).translate(_FROM_LETTERS).split(), repeat(16))
-
-
-def _rest_of_line(needle: str) -> re.Pattern[str]:
-    """``needle`` and the rest of its line, the letters at its end caught: one match a line."""
-    return re.compile(re.escape(needle) + "[^\0A-P]*(" + _ROWID + ")")
-
-
-def _folders(indexes: list[int]) -> Ranges:
-    """Folders (sorted indexes) as ranges of consecutive ones, worked out in C."""
-    if not indexes:
-        return [], []
-    nexts = list(map(_NEXT, indexes))
-    apart = list(map(ne, indexes[1:], nexts))  # a range ends between the two
-    return [indexes[0], *compress(indexes[1:], apart)], [*compress(nexts, apart), nexts[-1]]
-
-
-def _without(first: int, last: int, matched: list[int]) -> Ranges:
-    """The folders first..last (excluded) less those ``matched`` (sorted), as ranges (some empty)."""
-    firsts, lasts = _folders(matched[bisect_left(matched, first) : bisect_left(matched, last)])
-    return [first, *lasts], [*firsts, last]
-
-
-def _prefixed(ordered: list[str], prefix: str) -> tuple[int, int]:
-    """The range of ``ordered`` (sorted) whose strings begin with ``prefix``."""
-    first = bisect_left(ordered, prefix)
-    if not prefix:
-        return first, len(ordered)
-    if prefix[-1] == _LAST_CHAR:
-        last = first
-        while last < len(ordered) and ordered[last].startswith(prefix):
-            last += 1
-        return first, last
-    return first, bisect_left(ordered, prefix[:-1] + chr(ord(prefix[-1]) + 1), first)
