@@ -3,7 +3,8 @@
 `build_service(settings)` wires the parts; `Service.start()` makes the library safe to serve
 (finishes or rolls back in-place writes a crash interrupted, then scans the folder) and starts
 the job workers; `serve()` runs it all under uvicorn until SIGINT/SIGTERM, then stops in order:
-HTTP first, then workers (items in flight finish), then the store.
+HTTP first, then the watcher (its waiting batch is handed back to the queue), then the job workers
+(items in flight finish), then the archive flushes, then the store; the process exits 0.
 
 Settings may change at run time (`PUT /api/settings`): `Service.update_settings` saves them,
 swaps `service.settings` and `ctx.settings` in one assignment each, and publishes
@@ -14,6 +15,8 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
+import signal
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -22,6 +25,7 @@ from typing import Any, Protocol
 import uvicorn
 from fastapi import FastAPI
 
+from comicmaintainer.archive import unflushed
 from comicmaintainer.config import ConfigError, Settings, save_config, validate_startup
 from comicmaintainer.jobs.engine import JobEngine
 from comicmaintainer.jobs.events import EVENT_SOURCES, EventBus, FileChanged, SettingsChanged, WatcherStatus
@@ -58,6 +62,7 @@ class Service:
     watcher: WatcherLike | None = None
     started_at: float = field(default_factory=time.time)
     _settings_lock: threading.Lock = field(default_factory=threading.Lock)
+    stopping: threading.Event = field(default_factory=threading.Event)
 
     def start(self, *, scan_library: bool = True) -> None:
         """Recover interrupted writes, sync the store with the folder, start the workers and the watcher."""
@@ -80,9 +85,12 @@ class Service:
             self.watcher.start()
 
     def stop(self) -> None:
+        """Stop in order. Items not yet claimed stay queued in the store; the next start resumes them."""
+        self.stopping.set()  # the watcher's worker stops waiting for its job (see _folder_watcher)
         if isinstance(self.watcher, Watcher):
             self.watcher.stop()
         self.engine.stop()
+        unflushed.wait_all()  # archive writes durable and their journal records cleared
         self.bus.close()
         self.store.close()
 
@@ -111,24 +119,31 @@ def build_service(
     ctx.on_change = _change_publisher(bus, store, ctx)
     engine = JobEngine(ctx, bus, workers=workers)
     app = create_app(bus, routers=[*routers(), pages_router()])
+    stopping = threading.Event()
     if watch and watcher is None:
-        watcher = _folder_watcher(settings, ctx, engine, bus)
-    service = Service(settings, store, bus, ctx, engine, FileList(store), app, watcher)
+        watcher = _folder_watcher(settings, ctx, engine, bus, stopping)
+    service = Service(settings, store, bus, ctx, engine, FileList(store), app, watcher, stopping=stopping)
     app.state.service = service
     return service
 
 
-def _folder_watcher(settings: Settings, ctx: Context, engine: JobEngine, bus: EventBus) -> Watcher:
+def _folder_watcher(
+    settings: Settings, ctx: Context, engine: JobEngine, bus: EventBus, stopping: threading.Event
+) -> Watcher:
     """Each batch of finished files becomes one watcher job: the same pipeline, after what a person asked for.
 
-    The job records each file's outcome (failures included), so the watcher is told of none.
+    The job records each file's outcome (failures included), so the watcher is told of none. When
+    the service stops, the worker stops waiting: what the job has not reached stays queued in the
+    store and the next start resumes it.
     """
 
     def run_as_job(rel_paths: list[str]) -> dict[str, str]:
         spec = JobSpec(kind="process", scope="selected", paths=tuple(rel_paths), source="watcher")
         job = engine.submit(spec)
+        # The watcher's worker waits, so a path is never handed over twice at once.
         while engine.get(job["id"])["status"] not in ("completed", "failed", "cancelled"):
-            time.sleep(0.05)  # the watcher's worker waits, so a path is never handed over twice at once
+            if stopping.wait(0.05):
+                break
         return {}
 
     def publish(status: WatcherStatusRecord) -> None:
@@ -190,7 +205,41 @@ def serve(settings: Settings, host: str = "0.0.0.0", port: int = 5000) -> None: 
     config = uvicorn.Config(
         service.app, host=host, port=port, log_config=None, timeout_graceful_shutdown=5, **server_options()
     )
-    try:
-        uvicorn.Server(config).run()
-    finally:
-        service.stop()
+    with StopSignals() as signals:
+        try:
+            uvicorn.Server(config).run()
+        finally:
+            signals.stopping = True
+            service.stop()
+
+
+class StopSignals:
+    """SIGTERM (``docker stop``) and SIGINT (Ctrl-C) both mean: stop in order, then exit 0.
+
+    uvicorn handles both while it serves and, once it has shut down, raises each signal it caught
+    again for the handler that was there before it. Left at the default, that second SIGTERM kills
+    the process on the spot (status -15) before the service can stop, and SIGINT becomes a
+    KeyboardInterrupt. This handler, installed first, takes the raised-again signal as the stop
+    already under way. A signal that comes while the service is stopping ends the process at once,
+    as the start-up recovery can settle whatever that cuts off.
+    """
+
+    def __init__(self) -> None:
+        self.stopping = False
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> StopSignals:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+    def _handle(self, signum: int, frame: object) -> None:
+        name = signal.Signals(signum).name
+        if self.stopping:
+            log.warning("%s while stopping: exiting at once", name)
+            os._exit(128 + signum)
+        log.info("%s: stopping", name)
