@@ -14,16 +14,39 @@ from tests.archive_factory import make_cbz
 from tests.conftest import RAR_FIXTURES
 
 
+OLD_XML = b'<?xml version="1.0"?>\n<ComicInfo><Series>b</Series></ComicInfo>\n'
+NEW_XML = b'<?xml version="1.0"?>\n<ComicInfo><Series>B</Series><Number>1</Number></ComicInfo>\n'
+
+
 def test_rename_that_happened_is_done(ctx: Context, watched: Path) -> None:
-    make_cbz(watched / "B" / "B - Chapter 0001.cbz")
+    make_cbz(watched / "B" / "B - Chapter 0001.cbz", comicinfo=NEW_XML)
     action = ctx.store.record_action(
-        "process", "B/b ch1.cbz", "B/B - Chapter 0001.cbz", None, b"<x/>", state="pending"
+        "process", "B/b ch1.cbz", "B/B - Chapter 0001.cbz", OLD_XML, NEW_XML, state="pending"
     )
 
     report = recover(watched, ctx.store, ctx.settings.journal_dir)
 
     assert report.finished == ["B/B - Chapter 0001.cbz"]
     assert ctx.store.get_action(action).state == "done"
+
+
+def test_rename_whose_tags_were_never_written_gives_the_name_back(ctx: Context, watched: Path) -> None:
+    """The pipeline renames first, then writes the tags; a kill in between is undone, not called done."""
+    renamed = make_cbz(watched / "B" / "B - Chapter 0001.cbz", comicinfo=OLD_XML)
+    data = renamed.read_bytes()
+    ctx.store.mark("B/B - Chapter 0001.cbz", status=Status.UNPROCESSED)
+    action = ctx.store.record_action(
+        "process", "B/b ch1.cbz", "B/B - Chapter 0001.cbz", OLD_XML, NEW_XML, state="pending"
+    )
+
+    report = recover(watched, ctx.store, ctx.settings.journal_dir)
+
+    assert report.rolled_back == ["B/B - Chapter 0001.cbz"]
+    assert ctx.store.get_action(action).state == "rolled_back"
+    assert not renamed.exists() and (watched / "B" / "b ch1.cbz").read_bytes() == data
+    row = ctx.store.get_file("B/b ch1.cbz")
+    assert row is not None and row.status == Status.UNPROCESSED
+    assert ctx.store.get_file("B/B - Chapter 0001.cbz") is None
 
 
 def test_rename_that_never_happened_is_rolled_back_and_redone_later(ctx: Context, watched: Path) -> None:

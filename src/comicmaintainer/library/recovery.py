@@ -4,7 +4,10 @@ Two records can be left over: archive write journals (the archive layer rolls th
 archive holds its old or its new ComicInfo.xml) and history actions still *pending* (recorded just
 before a rename or a CBR conversion). For a pending action the disk says what happened:
 
-- the file is at its new path only: the change happened, the action is *done*;
+- the file is at its new path only: the change happened, the action is *done*; unless it still
+  holds its old ComicInfo.xml where new tags were to be written (the pipeline renames first, then
+  writes the tags, and was stopped in between): then the old name is given back and the action is
+  *rolled back*;
 - the file is at its old path only: the rename never happened, the action is *rolled back* and the
   file goes back to *unprocessed* so the next run does it again;
 - a CBR conversion left both files: the new CBZ was complete before it got its name (it is written
@@ -19,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from comicmaintainer.archive import journal
-from comicmaintainer.archive.atomic import fsync_dir
+from comicmaintainer.archive.atomic import fsync_dir, rename_no_replace
 from comicmaintainer.archive.errors import ArchiveError
 from comicmaintainer.archive.reader import read_archive
 from comicmaintainer.library.paths import PathError, resolve_inside
@@ -67,6 +70,11 @@ def _settle(root: Path, store: Store, action: Action) -> bool:
     if old_there and new_there and old != new and _is_conversion(action):
         _finish_conversion(old, new)  # type: ignore[arg-type]
         old_there = False
+    if new_there and old is not None and new is not None and old != new and not old_there:
+        if _tags_not_written(new, action):
+            rename_no_replace(new, old)
+            store.move_file(action.new_path or "", action.old_path or "")
+            new_there, old_there = False, True
     if new_there and not (old_there and old != new):
         store.set_action_state(action.id, "done")
         return True
@@ -74,6 +82,16 @@ def _settle(root: Path, store: Store, action: Action) -> bool:
     if old_there and action.old_path:
         store.mark(action.old_path, status=Status.UNPROCESSED)
     return False
+
+
+def _tags_not_written(path: Path, action: Action) -> bool:
+    """A process action that was to change the tags, on a file that still holds the old ones."""
+    if action.kind != "process" or action.old_xml == action.new_xml or _is_conversion(action):
+        return False
+    try:
+        return read_archive(path).comicinfo == action.old_xml
+    except ArchiveError:  # cannot tell: the file is where the action put it, which is what counts
+        return False
 
 
 def _is_conversion(action: Action) -> bool:
