@@ -6,10 +6,10 @@ import os
 import signal
 import socket
 import sqlite3
-import zipfile
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import httpx

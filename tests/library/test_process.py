@@ -300,7 +300,9 @@ def test_undo_of_a_duplicate_moved_out_brings_it_back(watched: Path, tmp_path: P
         assert row is not None and row.manual_edit
 
 
-def test_tags_that_cannot_be_written_after_the_rename_give_the_old_name_back(ctx: Context, watched: Path) -> None:
+def test_tags_that_cannot_be_written_after_the_rename_give_the_old_name_back(
+    ctx: Context, watched: Path
+) -> None:
     """The new name is taken first; when the tags then fail, the file is put back exactly as it came."""
     src = watched / "Berserk" / "berserk ch 9.cbz"
     src.parent.mkdir(parents=True)

@@ -13,7 +13,6 @@ from comicmaintainer.library.store import Status
 from tests.archive_factory import make_cbz
 from tests.conftest import RAR_FIXTURES
 
-
 OLD_XML = b'<?xml version="1.0"?>\n<ComicInfo><Series>b</Series></ComicInfo>\n'
 NEW_XML = b'<?xml version="1.0"?>\n<ComicInfo><Series>B</Series><Number>1</Number></ComicInfo>\n'
 

@@ -70,11 +70,8 @@ def _settle(root: Path, store: Store, action: Action) -> bool:
     if old_there and new_there and old != new and _is_conversion(action):
         _finish_conversion(old, new)  # type: ignore[arg-type]
         old_there = False
-    if new_there and old is not None and new is not None and old != new and not old_there:
-        if _tags_not_written(new, action):
-            rename_no_replace(new, old)
-            store.move_file(action.new_path or "", action.old_path or "")
-            new_there, old_there = False, True
+    if new_there and not old_there and _give_name_back(old, new, store, action):
+        new_there, old_there = False, True
     if new_there and not (old_there and old != new):
         store.set_action_state(action.id, "done")
         return True
@@ -82,6 +79,16 @@ def _settle(root: Path, store: Store, action: Action) -> bool:
     if old_there and action.old_path:
         store.mark(action.old_path, status=Status.UNPROCESSED)
     return False
+
+
+def _give_name_back(old: Path | None, new: Path | None, store: Store, action: Action) -> bool:
+    """The pipeline renames first, then writes the tags: a kill in between leaves the file renamed
+    with its old tags. Then the rename is undone too (True), so the action is rolled back for real."""
+    if old is None or new is None or old == new or not _tags_not_written(new, action):
+        return False
+    rename_no_replace(new, old)
+    store.move_file(action.new_path or "", action.old_path or "")
+    return True
 
 
 def _tags_not_written(path: Path, action: Action) -> bool:
