@@ -7,8 +7,8 @@ HTTP first, then the watcher (its waiting batch is handed back to the queue), th
 (items in flight finish), then the archive flushes, then the store; the process exits 0.
 
 Settings may change at run time (`PUT /api/settings`): `Service.update_settings` saves them,
-swaps `service.settings` and `ctx.settings` in one assignment each, and publishes
-`SettingsChanged`.
+swaps `service.settings` and `ctx.settings` in one assignment each, tells the parts that hold a
+setting of their own (the watcher, the log file, job retention), and publishes `SettingsChanged`.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from comicmaintainer.archive import unflushed
-from comicmaintainer.config import ConfigError, Settings, save_config, validate_startup
+from comicmaintainer.config import ConfigError, Settings, restart_required, save_config, validate_startup
 from comicmaintainer.jobs.engine import JobEngine
 from comicmaintainer.jobs.events import EVENT_SOURCES, EventBus, FileChanged, SettingsChanged, WatcherStatus
 from comicmaintainer.jobs.model import JobSpec
@@ -34,6 +34,7 @@ from comicmaintainer.library.process import Context
 from comicmaintainer.library.recovery import recover
 from comicmaintainer.library.scanner import ScanReport, scan
 from comicmaintainer.library.store import FileList, FileRow, Store
+from comicmaintainer.logs import apply_log_size
 from comicmaintainer.reporting import install_error_reports
 from comicmaintainer.watcher.pipeline_target import PipelineTarget
 from comicmaintainer.watcher.service import Watcher
@@ -63,6 +64,7 @@ class Service:
     started_at: float = field(default_factory=time.time)
     _settings_lock: threading.Lock = field(default_factory=threading.Lock)
     stopping: threading.Event = field(default_factory=threading.Event)
+    started_with: Settings | None = None  # what the running parts took at start (for restart_required)
 
     def start(self, *, scan_library: bool = True) -> None:
         """Recover interrupted writes, sync the store with the folder, start the workers and the watcher."""
@@ -98,15 +100,39 @@ class Service:
         return scan(self.settings.watched_dir, self.store)
 
     def update_settings(self, changes: dict[str, Any]) -> Settings:
-        """Validate and save ``changes`` (``ConfigError`` when refused); the new settings take effect now."""
+        """Validate and save ``changes`` (``ConfigError`` when refused); each takes effect now.
+
+        The pipeline reads ``ctx.settings`` for every file (name format, padding, CBR conversion);
+        the parts that hold a setting of their own are told here. A setting marked ``live=False``
+        in ``config.EDITABLE_KEYS`` is saved and listed by ``restart_required()`` instead.
+        """
         with self._settings_lock:
             new = save_config(self.settings, **changes)
             self.settings = new
             self.ctx.settings = new
-        if "watcher_enabled" in changes and hasattr(self.watcher, "set_enabled"):
-            self.watcher.set_enabled(bool(changes["watcher_enabled"]))  # type: ignore[union-attr]
+        self._apply_now(changes, new)
         self.bus.publish(SettingsChanged(changes=dict(changes)))
         return new
+
+    def restart_required(self) -> list[str]:
+        """Saved settings the running service takes only at its next start."""
+        return restart_required(self.started_with or self.settings, self.settings)
+
+    def _apply_now(self, changes: dict[str, Any], new: Settings) -> None:
+        if isinstance(self.watcher, Watcher):
+            if "watcher_enabled" in changes:
+                self.watcher.set_enabled(new.watcher_enabled)
+            observer_keys = {"quiet_period", "watcher_polling", "polling_interval"}
+            if observer_keys & changes.keys():
+                self.watcher.reconfigure(
+                    quiet_period=new.quiet_period,
+                    polling=new.watcher_polling,
+                    polling_interval=new.polling_interval,
+                )
+        if "log_max_bytes" in changes:
+            apply_log_size(new)
+        if "job_retention_days" in changes:
+            self.engine.purge_older_than(new.job_retention_days)
 
 
 def build_service(
@@ -122,7 +148,18 @@ def build_service(
     stopping = threading.Event()
     if watch and watcher is None:
         watcher = _folder_watcher(settings, ctx, engine, bus, stopping)
-    service = Service(settings, store, bus, ctx, engine, FileList(store), app, watcher, stopping=stopping)
+    service = Service(
+        settings,
+        store,
+        bus,
+        ctx,
+        engine,
+        FileList(store),
+        app,
+        watcher,
+        stopping=stopping,
+        started_with=settings,
+    )
     app.state.service = service
     return service
 
