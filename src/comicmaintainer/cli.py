@@ -15,6 +15,7 @@ from comicmaintainer import __version__
 from comicmaintainer.config import ConfigError, Settings, load_settings
 from comicmaintainer.domain.naming import clean_issue, pad_issue, parse_name, series_from_folder
 from comicmaintainer.library import undo as undo_module
+from comicmaintainer.library.locks import LibraryPresence
 from comicmaintainer.library.process import Context, Result, process, reconcile_preview
 from comicmaintainer.library.recovery import recover
 from comicmaintainer.library.scanner import scan, walk_archives
@@ -53,11 +54,14 @@ def _settings(ctx: click.Context) -> Settings:
 def _context(ctx: click.Context) -> Iterator[Context]:
     settings = _settings(ctx)
     store = Store(settings.db_path)
-    recover(settings.watched_dir, store, settings.journal_dir)
+    presence = LibraryPresence(settings.presence_lock)
+    recover(settings.watched_dir, store, settings.journal_dir, settle_actions=presence.alone())
+    presence.share()
     try:
         yield Context(settings=settings, store=store, source="cli")
     finally:
         store.close()
+        presence.close()
 
 
 @main.command("process")

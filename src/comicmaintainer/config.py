@@ -55,6 +55,11 @@ class Settings:
         return self.config_dir / "store" / "comicmaintainer.db"
 
     @property
+    def presence_lock(self) -> Path:
+        """Held (shared) by every process working on the library: see ``library.locks.LibraryPresence``."""
+        return self.config_dir / "store" / "library.lock"
+
+    @property
     def log_path(self) -> Path:
         return self.config_dir / "Log" / "ComicMaintainer.log"
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from comicmaintainer.library.locks import LibraryPresence
 from comicmaintainer.library.process import Context
 from comicmaintainer.library.recovery import recover
 from comicmaintainer.library.store import Status
@@ -100,3 +103,47 @@ def test_scan_sweeps_stale_temp_files_of_killed_writes(ctx: Context, watched: Pa
     scan(watched, ctx.store)
 
     assert not stale.exists() and fresh.exists() and kept.exists()
+
+
+def test_a_pending_change_of_a_process_still_running_is_left_to_it(ctx: Context, watched: Path) -> None:
+    """A CLI run started while the server works must not undo the server's change under way."""
+    renamed = make_cbz(watched / "B" / "B - Chapter 0001.cbz", comicinfo=OLD_XML)  # renamed, tags to come
+    data = renamed.read_bytes()
+    action = ctx.store.record_action(
+        "process", "B/b ch1.cbz", "B/B - Chapter 0001.cbz", OLD_XML, NEW_XML, state="pending"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_THE_LIBRARY, str(ctx.settings.presence_lock)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "holding\n"
+        presence = LibraryPresence(ctx.settings.presence_lock)
+        try:
+            alone = presence.alone()
+            recover(watched, ctx.store, ctx.settings.journal_dir, settle_actions=alone)
+        finally:
+            presence.close()
+        assert alone is False
+        assert ctx.store.get_action(action).state == "pending"
+        assert renamed.read_bytes() == data
+    finally:
+        holder.communicate("")  # the other process ends; its lock goes with it
+    presence = LibraryPresence(ctx.settings.presence_lock)
+    try:
+        assert presence.alone() is True
+    finally:
+        presence.close()
+
+
+HOLD_THE_LIBRARY = """
+import sys
+from pathlib import Path
+from comicmaintainer.library.locks import LibraryPresence
+presence = LibraryPresence(Path(sys.argv[1]))
+presence.share()
+print("holding", flush=True)
+sys.stdin.read()
+"""

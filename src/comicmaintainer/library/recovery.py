@@ -38,9 +38,14 @@ class RecoveryReport:
     rolled_back: list[str] = field(default_factory=list)
 
 
-def recover(root: Path, store: Store, journal_dir: Path) -> RecoveryReport:
+def recover(root: Path, store: Store, journal_dir: Path, *, settle_actions: bool = True) -> RecoveryReport:
+    """``settle_actions=False`` when another process works on the library now (``LibraryPresence``):
+    its pending actions are changes under way. Archive journals are settled either way (a live
+    write holds its journal slot locked, and recovery passes over it)."""
     report = RecoveryReport(journals=_recover_journals(journal_dir))
-    for action in store.pending_actions():
+    if not settle_actions:
+        log.info("another process is working on this library: its pending changes are left to it")
+    for action in store.pending_actions() if settle_actions else ():
         try:
             finished = _settle(root, store, action)
         except (PathError, OSError, ArchiveError) as exc:

@@ -30,6 +30,7 @@ from comicmaintainer.config import ConfigError, Settings, restart_required, save
 from comicmaintainer.jobs.engine import JobEngine
 from comicmaintainer.jobs.events import EVENT_SOURCES, EventBus, FileChanged, SettingsChanged, WatcherStatus
 from comicmaintainer.jobs.model import JobSpec
+from comicmaintainer.library.locks import LibraryPresence
 from comicmaintainer.library.process import Context
 from comicmaintainer.library.recovery import recover
 from comicmaintainer.library.scanner import ScanReport, scan
@@ -65,10 +66,14 @@ class Service:
     _settings_lock: threading.Lock = field(default_factory=threading.Lock)
     stopping: threading.Event = field(default_factory=threading.Event)
     started_with: Settings | None = None  # what the running parts took at start (for restart_required)
+    presence: LibraryPresence | None = None  # held from start to stop
 
     def start(self, *, scan_library: bool = True) -> None:
         """Recover interrupted writes, sync the store with the folder, start the workers and the watcher."""
-        recover(self.settings.watched_dir, self.store, self.settings.journal_dir)
+        self.presence = LibraryPresence(self.settings.presence_lock)
+        alone = self.presence.alone()
+        recover(self.settings.watched_dir, self.store, self.settings.journal_dir, settle_actions=alone)
+        self.presence.share()
         if scan_library:
             report = self.scan()
             log.info(
@@ -95,6 +100,8 @@ class Service:
         unflushed.wait_all()  # archive writes durable and their journal records cleared
         self.bus.close()
         self.store.close()
+        if self.presence is not None:
+            self.presence.close()
 
     def scan(self) -> ScanReport:
         return scan(self.settings.watched_dir, self.store)
