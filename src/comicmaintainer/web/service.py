@@ -117,7 +117,7 @@ class Service:
             new = save_config(self.settings, **changes)
             self.settings = new
             self.ctx.settings = new
-        self._apply_now(changes, new)
+            self._apply_now(changes, new)  # under the lock: two changes reach the parts in order
         self.bus.publish(SettingsChanged(changes=dict(changes)))
         return new
 
