@@ -7,7 +7,9 @@ Started as root, it
 3. gives CONFIG_DIR (default /Config) to PUID:PGID — only that folder: the library and the duplicates
    folder belong to their owner and are never changed wholesale;
 4. replaces itself with the command (default `comicmaintainer serve`) under `setpriv` (or `gosu`) as
-   PUID:PGID with no supplementary groups and no way to regain privileges.
+   PUID:PGID with no supplementary groups and no way to regain privileges. Both exec, so the
+   service keeps this process's pid: `docker stop`'s SIGTERM reaches it directly, and it stops in
+   order and exits 0.
 Files the service then creates in the library are owned by PUID:PGID; rewritten archives keep the
 permission bits of the file they replace.
 

@@ -15,6 +15,7 @@ import pwd
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -279,3 +280,43 @@ def test_dockerfile_lints_clean() -> None:
     assert 'ENTRYPOINT ["python", "/usr/local/bin/entrypoint.py"]' in text
     assert not re.search(r"^USER root", text, re.M) and "chown -R" not in text
     assert "pip install --no-cache-dir ." in text  # the project from this source tree
+
+
+@as_root
+def test_sigterm_reaches_the_service_through_setpriv_and_it_exits_0(area: Path, ids: tuple[int, int]) -> None:
+    """`docker stop` signals the entrypoint's pid; the exec chain makes that pid the service itself."""
+    uid, gid = ids
+    make_folders(area, uid, gid)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, str(ENTRYPOINT), "comicmaintainer", "serve", "--host", "127.0.0.1"],
+        env=environment(area, uid, gid, WEB_PORT=str(port)),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for(lambda: _answers(port) or process.poll() is not None, 30, "the service to answer")
+        assert process.poll() is None
+        assert status_ids(process.pid)["Uid"] == [str(uid)] * 4  # the same pid, now the service
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            _, stderr = process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise
+    assert process.returncode == 0, stderr
+    store_dir = area / "config" / "store"
+    assert (store_dir / "comicmaintainer.db").exists()
+    assert not list(store_dir.glob("*-wal")) and not list(store_dir.glob("*-shm"))
+
+
+def _answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as conn:
+            conn.sendall(b"GET /api/health HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+            return conn.recv(64).startswith(b"HTTP/1.1 200")
+    except OSError:
+        return False

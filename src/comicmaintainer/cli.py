@@ -16,6 +16,7 @@ from comicmaintainer.config import ConfigError, Settings, load_settings
 from comicmaintainer.domain.naming import NamingRules
 from comicmaintainer.domain.plan import describe_name
 from comicmaintainer.library import undo as undo_module
+from comicmaintainer.library.locks import LibraryPresence
 from comicmaintainer.library.process import Context, Result, process, reconcile_preview
 from comicmaintainer.library.recovery import recover
 from comicmaintainer.library.scanner import scan, walk_archives
@@ -54,11 +55,14 @@ def _settings(ctx: click.Context) -> Settings:
 def _context(ctx: click.Context) -> Iterator[Context]:
     settings = _settings(ctx)
     store = Store(settings.db_path)
-    recover(settings.watched_dir, store, settings.journal_dir)
+    presence = LibraryPresence(settings.presence_lock)
+    recover(settings.watched_dir, store, settings.journal_dir, settle_actions=presence.alone())
+    presence.share()
     try:
         yield Context(settings=settings, store=store, source="cli")
     finally:
         store.close()
+        presence.close()
 
 
 @main.command("process")

@@ -79,6 +79,11 @@ class Settings:
         return self.config_dir / "store" / "comicmaintainer.db"
 
     @property
+    def presence_lock(self) -> Path:
+        """Held (shared) by every process working on the library: see ``library.locks.LibraryPresence``."""
+        return self.config_dir / "store" / "library.lock"
+
+    @property
     def log_path(self) -> Path:
         return self.config_dir / "Log" / "ComicMaintainer.log"
 
@@ -111,13 +116,19 @@ class Settings:
 
 @dataclass(frozen=True)
 class KeySpec:
-    """The type of one typed setting and, for numbers, its inclusive bounds."""
+    """The type of one typed setting and, for numbers, its inclusive bounds.
+
+    ``live``: a change made at run time (``PUT /api/settings``) takes effect at once. A setting
+    that only counts from the next start says ``live=False``; the settings answer then lists it in
+    ``restart_required`` until the service is restarted, and the page says so.
+    """
 
     kind: type
     minimum: float | None = None
     maximum: float | None = None
     # For list and dict settings: normalizes the value or raises ValueError("must ...").
     check: Callable[[object], Any] | None = None
+    live: bool = True
 
     def describe(self) -> str:
         names = {bool: "true or false", int: "an integer", float: "a number", str: "text", list: "a list"}
@@ -199,6 +210,15 @@ def save_config(settings: Settings, **changes: object) -> Settings:
     except OSError as exc:
         raise ConfigError(f"cannot write {settings.config_json}: {exc.strerror or exc}") from None
     return dataclasses.replace(settings, **checked)
+
+
+def restart_required(
+    running: Settings, saved: Settings, keys: Mapping[str, KeySpec] = EDITABLE_KEYS
+) -> list[str]:
+    """Editable settings saved with a new value that the running service takes only at its next start."""
+    return sorted(
+        key for key, spec in keys.items() if not spec.live and getattr(running, key) != getattr(saved, key)
+    )
 
 
 def settings_as_dict(settings: Settings) -> dict[str, Any]:

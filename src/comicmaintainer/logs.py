@@ -43,6 +43,13 @@ def setup_logging(settings: Settings) -> None:
         logger.addHandler(stderr)
 
 
+def apply_log_size(settings: Settings) -> None:
+    """``log_max_bytes`` changed at run time: the log file rotates at the new size from now on."""
+    for handler in logging.getLogger(PACKAGE_LOGGER).handlers:
+        if handler.get_name() == _FILE_HANDLER and isinstance(handler, logging.handlers.RotatingFileHandler):
+            handler.maxBytes = settings.log_max_bytes
+
+
 def _install_file_handler(
     logger: logging.Logger, current: logging.Handler | None, settings: Settings
 ) -> None:

@@ -196,7 +196,7 @@ def test_read_only_folder_fails_and_keeps_file(ctx: Context, watched: Path) -> N
     with read_only(src.parent):
         result = process(src, ctx)
     assert result.outcome == "failed"
-    assert result.message and "read-only" in result.message
+    assert result.message and "read-only" in result.message.lower()
     assert src.read_bytes() == data
 
 
@@ -298,3 +298,27 @@ def test_undo_of_a_duplicate_moved_out_brings_it_back(watched: Path, tmp_path: P
         assert dup.read_bytes() == data
         row = store.get_file("Blame!/blame ch3.cbz")
         assert row is not None and row.manual_edit
+
+
+def test_tags_that_cannot_be_written_after_the_rename_give_the_old_name_back(
+    ctx: Context, watched: Path
+) -> None:
+    """The new name is taken first; when the tags then fail, the file is put back exactly as it came."""
+    src = watched / "Berserk" / "berserk ch 9.cbz"
+    src.parent.mkdir(parents=True)
+    with zipfile.ZipFile(src, "w") as zf:  # a lower-case comicinfo.xml: only the full copy writes it
+        zf.writestr("page001.jpg", b"\xff\xd8" + b"a" * 4000)
+        zf.writestr("comicinfo.xml", b"<?xml version='1.0'?><ComicInfo><Series>x</Series></ComicInfo>")
+    data = bytearray(src.read_bytes())
+    data[data.index(b"aaaa")] = ord("b")  # a damaged page: the copy's CRC check refuses it
+    src.write_bytes(bytes(data))
+
+    result = process(src, ctx)
+
+    assert result.outcome == "failed" and result.message and "CRC" in result.message, result
+    assert src.read_bytes() == bytes(data)
+    assert not (watched / "Berserk" / "Berserk - Chapter 0009.cbz").exists()
+    [action] = [a for a in ctx.store.list_actions() if a.kind == "process"]
+    assert (action.old_path, action.state) == ("Berserk/berserk ch 9.cbz", "rolled_back")
+    row = ctx.store.get_file("Berserk/berserk ch 9.cbz")
+    assert row is not None and row.status == Status.NEEDS_ATTENTION

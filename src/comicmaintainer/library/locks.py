@@ -1,5 +1,7 @@
 """Per-path locks: the CLI, the watcher and job workers never work on the same file at once.
 
+(And ``LibraryPresence``: which processes are working on the library, for start-up recovery.)
+
 One ``PathLocks`` is shared by everything in a process. A lock exists only while someone holds or
 waits for it, so a library of a million files does not leave a million locks behind.
 Locks are re-entrant for the thread that holds them (``process`` may take a path its caller
@@ -8,10 +10,13 @@ already holds, e.g. inside ``hold_many`` for a rename).
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 
 @dataclass
@@ -84,3 +89,38 @@ class PathLocks:
             entry.users -= 1
             if entry.users == 0:
                 del self._entries[rel_path]
+
+
+class LibraryPresence:
+    """Says whether another process (the server, a CLI run) is changing the same library right now.
+
+    Every such process holds a shared ``flock`` on one file beside the database for as long as it
+    runs; the kernel drops it when the process ends, however it ends. Start-up recovery settles the
+    history actions left *pending* only when it can take that lock alone: a pending action of a
+    process still running is a change under way, not one a crash cut off.
+    """
+
+    def __init__(self, lock_file: Path) -> None:
+        lock_file.parent.mkdir(parents=True, exist_ok=True)
+        self._fd: int | None = os.open(
+            lock_file, os.O_RDONLY | os.O_CREAT, 0o644
+        )  # flock needs no write access
+
+    def alone(self) -> bool:
+        """True when no other process holds the library; then this one holds it alone until ``share``."""
+        assert self._fd is not None
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
+    def share(self) -> None:
+        """Hold the library beside the other processes (blocks only while one is recovering)."""
+        assert self._fd is not None
+        fcntl.flock(self._fd, fcntl.LOCK_SH)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None

@@ -1,9 +1,11 @@
 """The one pipeline: read an archive, plan its normalization, apply the plan safely, record it.
 
 The CLI, the watcher and web jobs all call `process`. Every change to a user's file happens here,
-in this order: tags written (the archive is whole at every instant), then a no-replace rename, each
-recorded in history as *pending* before it happens and *done* after, so that nothing is ever
-overwritten and an interrupted change can be finished or rolled back.
+in this order: a no-replace rename to the new name (which claims it: a file that loses the name to
+another is set aside before anything is written to it), then the tags (the archive is whole at every
+instant; if they cannot be written the old name is given back), each change recorded in history as
+*pending* before it happens and *done* after, so that nothing is ever overwritten and an interrupted
+change can be finished or rolled back.
 """
 
 from __future__ import annotations
@@ -213,32 +215,36 @@ def _apply(
 ) -> Result:
     before, after = asdict(plan.tags_before), asdict(plan.tags_after)
     target_rel = plan.new_rel_path or rel
-    if target_rel != rel and resolve_inside(ctx.settings.watched_dir, target_rel).exists():
-        # A duplicate is set aside exactly as it came: nothing is written to it.
-        aside = _set_aside(rel, source, target_rel, info, ctx)
-        return Result(rel, "duplicate", tags_before=before, tags_after=before, **aside)
-    new_xml = build_comicinfo(apply_tags(info.metadata, plan.tags_after), info.comicinfo)
-    writes_tags = info.format == "zip" and bool(plan.tag_changes)
-    action_id = ctx.store.record_action(
-        "process",
-        rel,
-        target_rel,
-        info.comicinfo,
-        new_xml if (writes_tags or convert) else info.comicinfo,
-        state="pending",
-    )
-    try:
-        final_rel, dup = _write_and_rename(
-            rel, source, target_rel, new_xml, info, ctx, convert, writes_tags, on_stage
+    # The new name is held from the check that it is free until the file has it and its tags: a
+    # second worker bound for the same name waits here, then finds it taken and sets its file aside
+    # untouched. (Another process cannot see this lock; the no-replace rename before any write is
+    # what keeps a file it raced with untouched.)
+    with ctx.locks.hold(target_rel, timeout=CLAIM_TIMEOUT):
+        if target_rel != rel and resolve_inside(ctx.settings.watched_dir, target_rel).exists():
+            # A duplicate is set aside exactly as it came: nothing is written to it.
+            aside = _set_aside(rel, source, target_rel, info, ctx)
+            return Result(rel, "duplicate", tags_before=before, tags_after=before, **aside)
+        new_xml = build_comicinfo(apply_tags(info.metadata, plan.tags_after), info.comicinfo)
+        writes_tags = info.format == "zip" and bool(plan.tag_changes)
+        action_id = ctx.store.record_action(
+            "process",
+            rel,
+            target_rel,
+            info.comicinfo,
+            new_xml if (writes_tags or convert) else info.comicinfo,
+            state="pending",
         )
-    except BaseException:
-        ctx.store.set_action_state(action_id, "rolled_back")
-        raise
+        change = _Change(rel, source, target_rel, new_xml, info, writes_tags)
+        try:
+            final_rel, dup = _carry_out(change, ctx, convert, on_stage)
+        except BaseException:
+            _settle_failed(change, action_id, ctx)
+            raise
     if dup is not None:
-        # Another worker took the name between the check above and the rename: the rename never
-        # happened, so the action must not point at the other file.
+        # The name was taken between the check above and the rename, by a file this process does
+        # not know of; nothing had been written to this one, so the action is truly rolled back.
         ctx.store.set_action_state(action_id, "rolled_back")
-        return Result(rel, "duplicate", tags_before=before, tags_after=after, **dup)
+        return Result(rel, "duplicate", tags_before=before, tags_after=before, **dup)
     ctx.store.set_action_state(action_id, "done")
     message = None
     if info.format == "rar" and not convert and plan.tag_changes:
@@ -255,44 +261,76 @@ def _apply(
     )
 
 
-def _write_and_rename(
-    rel: str,
-    source: Path,
-    target_rel: str,
-    new_xml: bytes,
-    info: ArchiveInfo,
-    ctx: Context,
-    convert: bool,
-    writes_tags: bool,
-    on_stage: Callable[[Stage], None],
-) -> tuple[str, DupInfo | None]:
-    on_stage("tagging")
-    if convert:
-        return _convert(rel, source, target_rel, new_xml, info, ctx)
-    if writes_tags:
-        cbz_write.write_comicinfo(source, new_xml, journal_dir=ctx.settings.journal_dir)
-    on_stage("renaming")
-    return _rename(rel, source, target_rel, info, ctx)
-
+# How long a worker waits for another one to finish with the name it wants (seconds). Holding a
+# name takes as long as one tag write; the bound only breaks the rare circle of two files swapping
+# names, which then fail with a plain "busy" line and are tried again later.
+CLAIM_TIMEOUT = 60.0
 
 DupInfo = dict[str, Any]
 
 
-def _rename(
-    rel: str, source: Path, target_rel: str, info: ArchiveInfo, ctx: Context
+@dataclass(frozen=True)
+class _Change:
+    """One planned change of a file: its name (``rel`` → ``target_rel``) and maybe its tags."""
+
+    rel: str
+    source: Path
+    target_rel: str
+    new_xml: bytes
+    info: ArchiveInfo
+    writes_tags: bool
+
+
+def _carry_out(
+    change: _Change, ctx: Context, convert: bool, on_stage: Callable[[Stage], None]
 ) -> tuple[str, DupInfo | None]:
-    if target_rel == rel:
+    """A RAR is converted; a zip gets its new name first, then its tags, so a lost race costs no write."""
+    rel, source, info = change.rel, change.source, change.info
+    if convert:
+        on_stage("tagging")
+        return _convert(rel, source, change.target_rel, change.new_xml, info, ctx)
+    if change.target_rel == rel:
+        if change.writes_tags:
+            on_stage("tagging")
+            cbz_write.write_comicinfo(source, change.new_xml, journal_dir=ctx.settings.journal_dir)
         _mark(ctx, rel, source, Status.PROCESSED, info)
         return rel, None
-    target = resolve_inside(ctx.settings.watched_dir, target_rel)
+    on_stage("renaming")
+    target = resolve_inside(ctx.settings.watched_dir, change.target_rel)
     try:
         rename_no_replace(source, target)
     except FileExistsError:
-        return rel, _set_aside(rel, source, target_rel, info, ctx)
-    ctx.store.move_file(rel, target_rel)
-    _mark(ctx, target_rel, target, Status.PROCESSED, info)
-    ctx.on_change({"path": target_rel, "old_path": rel, "change": "renamed"})
-    return target_rel, None
+        return rel, _set_aside(rel, source, change.target_rel, info, ctx)
+    ctx.store.move_file(rel, change.target_rel)
+    if change.writes_tags:
+        on_stage("tagging")
+        try:
+            cbz_write.write_comicinfo(target, change.new_xml, journal_dir=ctx.settings.journal_dir)
+        except BaseException:
+            _put_back(change, target, ctx)
+            raise
+    _mark(ctx, change.target_rel, target, Status.PROCESSED, info)
+    ctx.on_change({"path": change.target_rel, "old_path": rel, "change": "renamed"})
+    return change.target_rel, None
+
+
+def _put_back(change: _Change, target: Path, ctx: Context) -> None:
+    """The tags could not be written (the archive keeps its old bytes): give back the old name too."""
+    try:
+        rename_no_replace(target, change.source)
+    except OSError as exc:
+        log.error("%s: tags not written, and it stays at %s: %s", change.rel, change.target_rel, exc)
+        return
+    ctx.store.move_file(change.target_rel, change.rel)
+
+
+def _settle_failed(change: _Change, action_id: int, ctx: Context) -> None:
+    """A change that raised is rolled back, unless the file could not be renamed back: its action
+    then stays pending, and the next start's recovery settles it from what is on disk."""
+    target = resolve_inside(ctx.settings.watched_dir, change.target_rel)
+    if change.target_rel != change.rel and target.exists() and not change.source.exists():
+        return
+    ctx.store.set_action_state(action_id, "rolled_back")
 
 
 def _convert(rel: str, source: Path, target_rel: str, xml: bytes, info: ArchiveInfo, ctx: Context):

@@ -26,7 +26,6 @@ per interval but sees every change wherever it came from.
 
 from __future__ import annotations
 
-import errno
 import logging
 import os
 import queue
@@ -38,13 +37,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from watchdog.observers import Observer
-from watchdog.observers.api import BaseObserver
-from watchdog.observers.polling import PollingObserver
-
 from comicmaintainer.watcher.events import Event
 from comicmaintainer.watcher.fold import Plan, fold, is_comic, is_under, reparent
 from comicmaintainer.watcher.handler import RecordingHandler
+from comicmaintainer.watcher.observer import ObserverKeeper, explain_observer_error
 from comicmaintainer.watcher.stability import (
     Fingerprint,
     StabilityTracker,
@@ -55,7 +51,6 @@ from comicmaintainer.watcher.stability import (
 
 log = logging.getLogger(__name__)
 
-MAX_BACKOFF = 60.0
 BATCH_LIMIT = 50_000  # fold at least this often during a storm, so memory stays bounded
 HAND_OVER_BATCH = 500  # files handed to one worker at most (one watcher job in the server)
 
@@ -118,26 +113,17 @@ class WatcherStatus:
     last_error: str | None
 
 
-def explain_observer_error(exc: BaseException, root: Path) -> str:
-    """One plain line saying why watching failed and, when we know, what to do about it."""
-    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
-        return (
-            f"cannot watch {root}: the inotify watch limit is reached (one watch per folder). "
-            "Raise it, e.g. `sysctl -w fs.inotify.max_user_watches=524288` (and persist it in "
-            "/etc/sysctl.d/), or set WATCHER_POLLING=true"
-        )
-    if isinstance(exc, OSError) and exc.errno == errno.EMFILE:
-        return (
-            f"cannot watch {root}: the inotify instance limit is reached. Raise it with "
-            "`sysctl -w fs.inotify.max_user_instances=1024`, or set WATCHER_POLLING=true"
-        )
-    if not root.is_dir():
-        return f"cannot watch {root}: the folder is missing (unmounted?); retrying"
-    return f"cannot watch {root}: {exc}"
-
-
 class _CatchUp:
     """Queue marker: run the catch-up scan in the scheduler thread."""
+
+
+@dataclass(frozen=True)
+class _Reconfigure:
+    """Queue marker: new settings, applied in the scheduler thread (which owns the tracker and observer)."""
+
+    quiet_period: float | None = None
+    polling: bool | None = None
+    polling_interval: float | None = None
 
 
 class Watcher:
@@ -156,12 +142,17 @@ class Watcher:
     ) -> None:
         self.root = Path(os.path.realpath(root))
         self.target = target
-        self.polling = polling
-        self.polling_interval = polling_interval
         self._on_status = on_status
-        self._tick = min(0.5, max(0.05, quiet_period / 5))
+        self._tick = _tick_for(quiet_period)
         self._tracker = StabilityTracker(quiet_period)
-        self._queue: queue.SimpleQueue[Event | _CatchUp | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[Event | _CatchUp | _Reconfigure | None] = queue.SimpleQueue()
+        self._keeper = ObserverKeeper(
+            self.root,
+            lambda: RecordingHandler(self.root, self._queue.put, self._is_enabled),
+            self._record_error,
+            polling=polling,
+            polling_interval=polling_interval,
+        )
         self._workers = workers
         self._pool: ThreadPoolExecutor | None = None
         self._thread: threading.Thread | None = None
@@ -169,9 +160,6 @@ class Watcher:
         self._lock = threading.Lock()
         self._in_flight: set[str] = set()
         self._enabled = True
-        self._observer: BaseObserver | None = None
-        self._next_start = 0.0
-        self._backoff = 1.0
         self._counts = {"processed": 0, "skipped": 0, "failed": 0, "restarts": 0}
         self._last_error: str | None = None
         self._last_status: WatcherStatus | None = None
@@ -184,7 +172,7 @@ class Watcher:
             return
         self._stopping.clear()
         self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="watcher-worker")
-        self._start_observer(initial=True)
+        self._keeper.start(initial=True)
         self._queue.put(_CatchUp())
         self._thread = threading.Thread(target=self._run, name="watcher-scheduler", daemon=True)
         self._thread.start()
@@ -197,7 +185,7 @@ class Watcher:
         self._queue.put(None)
         self._thread.join()
         self._thread = None
-        self._stop_observer()
+        self._keeper.stop()
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
@@ -214,13 +202,24 @@ class Watcher:
             log.info("watcher disabled: changes are picked up when it is enabled again")
         self._queue.put(None)  # wake the scheduler so the status updates promptly
 
+    def reconfigure(
+        self,
+        *,
+        quiet_period: float | None = None,
+        polling: bool | None = None,
+        polling_interval: float | None = None,
+    ) -> None:
+        """Settings changed at run time: a new quiet period counts for files already waiting too;
+        a new observer kind or polling interval swaps the observer, then a catch-up scan runs."""
+        self._queue.put(_Reconfigure(quiet_period, polling, polling_interval))
+
     def status(self) -> WatcherStatus:
         with self._lock:
             return WatcherStatus(
                 running=self._thread is not None,
                 enabled=self._enabled,
-                polling=self.polling,
-                observer_alive=self._observer_healthy(),
+                polling=self._keeper.polling,
+                observer_alive=self._keeper.healthy(),
                 pending=len(self._tracker) + len(self._in_flight),
                 processed=self._counts["processed"],
                 skipped=self._counts["skipped"],
@@ -234,9 +233,11 @@ class Watcher:
     def _run(self) -> None:
         next_poll = 0.0
         while not self._stopping.is_set():
-            batch, catch_up = self._drain()
+            batch, catch_up, changes = self._drain()
             if self._stopping.is_set():
                 break
+            for change in changes:
+                catch_up |= self._reconfigure(change)
             if not self._is_enabled():
                 self._tracker = StabilityTracker(self._tracker.quiet_period)
             else:
@@ -252,15 +253,18 @@ class Watcher:
                     self._hand_over(self._tracker.poll(self._probe))
             self._publish_status()
 
-    def _drain(self) -> tuple[list[Event], bool]:
+    def _drain(self) -> tuple[list[Event], bool, list[_Reconfigure]]:
         """Everything queued now (waiting up to one tick for the first item)."""
         batch: list[Event] = []
         catch_up = False
+        changes: list[_Reconfigure] = []
         try:
             item = self._queue.get(timeout=self._tick)
             while True:
                 if isinstance(item, _CatchUp):
                     catch_up = True
+                elif isinstance(item, _Reconfigure):
+                    changes.append(item)
                 elif item is not None:
                     batch.append(item)
                 if len(batch) >= BATCH_LIMIT:
@@ -268,7 +272,19 @@ class Watcher:
                 item = self._queue.get_nowait()
         except queue.Empty:
             pass
-        return batch, catch_up
+        return batch, catch_up, changes
+
+    def _reconfigure(self, change: _Reconfigure) -> bool:
+        """Apply new settings; True when the observer was swapped and a catch-up scan is due."""
+        if change.quiet_period is not None:
+            self._tracker.quiet_period = change.quiet_period
+            self._tick = _tick_for(change.quiet_period)
+        if change.polling is None and change.polling_interval is None:
+            return False
+        return self._keeper.reconfigure(
+            polling=self._keeper.polling if change.polling is None else change.polling,
+            polling_interval=change.polling_interval or self._keeper.polling_interval,
+        )
 
     def _apply(self, plan: Plan) -> None:
         """Carry out a plan in its documented order: forget, folder moves, moves, then checks."""
@@ -372,64 +388,13 @@ class Watcher:
         known = self.target.known_fingerprint(rel)
         return known is not None and tuple(known) == current
 
-    # -- observer supervision --------------------------------------------------------------------
+    # -- observer supervision (observer.py) ----------------------------------------------------
 
     def _supervise(self) -> None:
         """Restart a dead observer with back-off; catch up on what it may have missed."""
-        if self._observer_healthy():
-            return
-        if self._observer is not None:
-            self._record_error(f"stopped watching {self.root} (folder unmounted or removed?); restarting")
-            log.error("observer for %s died; restarting", self.root)
-            self._stop_observer()
-            self._next_start = time.monotonic()
-        if time.monotonic() >= self._next_start and self._start_observer(initial=False):
-            with self._lock:
-                self._counts["restarts"] += 1
+        if self._keeper.supervise():
+            self._count("restarts")
             self._catch_up()
-
-    def _observer_healthy(self) -> bool:
-        obs = self._observer
-        if obs is None or not obs.is_alive():
-            return False
-        return all(emitter.is_alive() for emitter in obs.emitters) and self.root.is_dir()
-
-    def _start_observer(self, *, initial: bool) -> bool:
-        observer: BaseObserver = (
-            PollingObserver(timeout=self.polling_interval) if self.polling else Observer()
-        )
-        handler = RecordingHandler(self.root, self._queue.put, self._is_enabled)
-        try:
-            if not self.root.is_dir():
-                raise FileNotFoundError(errno.ENOENT, "folder missing", str(self.root))
-            observer.schedule(handler, str(self.root), recursive=True)
-            observer.start()
-        except OSError as exc:
-            message = explain_observer_error(exc, self.root)
-            self._record_error(message)
-            log.error("%s (next try in %.0f s)", message, self._backoff)
-            self._next_start = time.monotonic() + self._backoff
-            self._backoff = min(self._backoff * 2, MAX_BACKOFF)
-            with self._lock:
-                self._observer = None
-            return False
-        if not initial:
-            log.warning("watching %s again", self.root)
-        self._backoff = 1.0
-        with self._lock:
-            self._observer = observer
-        return True
-
-    def _stop_observer(self) -> None:
-        with self._lock:
-            observer, self._observer = self._observer, None
-        if observer is None:
-            return
-        try:
-            observer.stop()
-            observer.join(timeout=5)
-        except Exception:  # a half-dead observer may fail to stop; we drop it either way
-            log.debug("error while stopping the observer", exc_info=True)
 
     # -- small shared helpers --------------------------------------------------------------------
 
@@ -463,6 +428,11 @@ class Watcher:
                 self._on_status(current)
             except Exception:
                 log.exception("status callback failed")
+
+
+def _tick_for(quiet_period: float) -> float:
+    """How often the scheduler looks at its candidates: a fifth of the quiet period, 50–500 ms."""
+    return min(0.5, max(0.05, quiet_period / 5))
 
 
 __all__ = ["Watcher", "WatcherStatus", "WatchTarget", "explain_observer_error"]

@@ -1,4 +1,5 @@
-"""Settings (validated, saved to config.json, live at once), the file-name preview, and preferences."""
+"""Settings (validated, saved to config.json, live at once or listed in ``restart_required``), the file-name
+preview, and preferences."""
 
 from __future__ import annotations
 
@@ -47,6 +48,11 @@ class SettingsOut(BaseModel):
     title_format: str
     volume_padding: int
     number_volumes: bool
+    restart_required: list[str] = Field(
+        default_factory=list,
+        description="Settings saved with a new value that take effect only when the service restarts; "
+        "every other setting took effect at once",
+    )
 
 
 Template = Annotated[str, Field(min_length=1, max_length=500)]
@@ -118,20 +124,29 @@ def editable(settings: Settings) -> dict[str, Any]:
     return {key: getattr(settings, key) for key in EDITABLE_KEYS}
 
 
+def _answer(service: Any) -> dict[str, Any]:
+    return {**editable(service.settings), "restart_required": service.restart_required()}
+
+
 @router.get("/settings", response_model=SettingsOut, summary="The settings a person may edit")
 def get_settings(request: Request) -> dict[str, Any]:
-    return editable(service_of(request).settings)
+    return _answer(service_of(request))
 
 
-@router.put("/settings", response_model=SettingsOut, summary="Change some settings; they apply at once")
+@router.put(
+    "/settings",
+    response_model=SettingsOut,
+    summary="Change some settings; they apply at once, except those listed in restart_required",
+)
 def put_settings(request: Request, body: SettingsIn) -> dict[str, Any]:
     service = service_of(request)
     changes = body.model_dump(exclude_none=True)
     try:
-        new = service.update_settings(changes) if changes else service.settings
+        if changes:
+            service.update_settings(changes)
     except ConfigError as exc:
         raise ApiError(400, "bad_setting", str(exc)) from None
-    return editable(new)
+    return _answer(service)
 
 
 @router.post("/settings/preview", response_model=PreviewOut, summary="The file names the templates give")

@@ -101,6 +101,7 @@ export class Tools {
       $("#settings-error").textContent = err.message;
       return;
     }
+    this.showRestartNote();
     const form = $("#settings-form");
     for (const [k, v] of Object.entries(this.settings)) {
       const input = form.elements.namedItem(k);
@@ -157,8 +158,24 @@ export class Tools {
       return;
     }
     $("#settings-error").textContent = "";
-    toast("Settings saved.");
+    const waiting = this.settings.restart_required || [];
+    const later = Object.keys(changed).filter((k) => waiting.includes(k));
+    if (later.length) {
+      // Saved, but not in effect yet: keep the panel open on the note that says so.
+      this.showRestartNote();
+      toast(`Settings saved; ${later.join(", ")} take effect after a restart.`);
+      return;
+    }
+    toast("Settings saved; they apply now.");
     $("#dlg-settings").close();
+  }
+
+  // Settings the service takes only at its next start (every other one applies at once).
+  showRestartNote() {
+    const note = $("#settings-restart");
+    const waiting = (this.settings && this.settings.restart_required) || [];
+    note.hidden = !waiting.length;
+    note.textContent = waiting.length ? `Saved, in effect after the service restarts: ${waiting.join(", ")}.` : "";
   }
 
   // --- log viewer ----------------------------------------------------------------------------
