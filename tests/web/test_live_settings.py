@@ -45,6 +45,22 @@ PROVEN_LIVE = {
     "polling_interval": "test_a_new_polling_interval_is_the_running_observer_s",
     "log_max_bytes": "test_log_size_and_job_retention_apply_at_once",
     "job_retention_days": "test_log_size_and_job_retention_apply_at_once",
+    **dict.fromkeys(
+        (
+            "volume_format",
+            "range_format",
+            "part_format",
+            "special_format",
+            "title_format",
+            "volume_padding",
+            "number_volumes",
+        ),
+        "test_templates_per_kind_apply_to_the_next_file",
+    ),
+    **dict.fromkeys(
+        ("reader_servers", "reader_debounce", "notify_urls", "notify_events", "notify_group_seconds"),
+        "test_reader_and_notification_settings_apply_to_the_next_change",
+    ),
 }
 
 Started = Callable[..., tuple[Service, httpx.Client]]
@@ -169,6 +185,65 @@ def test_naming_settings_apply_to_the_next_file(started: Started, tmp_path: Path
     put(client, filename_format="{series} #{issue}", issue_padding=2)
     drop(service, tmp_path, "Berserk/berserk ch 7.cbz")
     wait_for(lambda: processed_paths(client) == ["Berserk/Berserk #07.cbz"], 20, "the new name")
+
+
+def test_templates_per_kind_apply_to_the_next_file(started: Started, tmp_path: Path) -> None:
+    service, client = started(quiet_period=0.2)
+    put(
+        client,
+        volume_format="{series} Vol {volume}",
+        volume_padding=3,
+        number_volumes=True,
+        range_format="{series} c{issue}-{issue_end}",
+        part_format="{series} c{issue} p{part}",
+        special_format="{series} ~ {special}",
+        title_format="Ch {issue} - {chapter_title}",
+    )
+    drop(service, tmp_path, "Berserk/berserk v1.cbz", seed=1)
+    wait_for(lambda: processed_paths(client) == ["Berserk/Berserk Vol 001.cbz"], 20, "the volume name")
+    volume = client.get("/api/files/tags", params={"path": "Berserk/Berserk Vol 001.cbz"})
+    assert volume.json()["tags"]["Number"] == "1"  # number_volumes: Komga sorts a volume by Number
+    drop(service, tmp_path, "Berserk/berserk c001-010.cbz", seed=2)
+    drop(service, tmp_path, "Berserk/berserk ch 12 part 2.cbz", seed=3)
+    drop(service, tmp_path, "Berserk/Berserk Ch.14 - Into the Storm.cbz", seed=4)
+
+    def names() -> list[str]:
+        return processed_paths(client)
+
+    wait_for(lambda: len(names()) == 4, 20, "the range, the part and the titled chapter")
+    assert "Berserk/Berserk c0001-0010.cbz" in names(), names()
+    assert "Berserk/Berserk c0012 p2.cbz" in names(), names()
+    [titled] = [n for n in names() if "0014" in n]
+    tags = client.get("/api/files/tags", params={"path": titled}).json()["tags"]
+    assert tags["Title"].endswith("- Into the Storm"), tags["Title"]
+
+
+def test_reader_and_notification_settings_apply_to_the_next_change(started: Started, tmp_path: Path) -> None:
+    from tests.integrations.fakes import FakeKomga, FakeNotify
+
+    komga = FakeKomga(api_key="k", libraries=[{"id": "K1", "name": "Comics", "root": "/data"}])
+    notify = FakeNotify()
+    try:
+        service, client = started(quiet_period=0.2)
+        server = {"name": "komga", "kind": "komga", "url": komga.url, "api_key": "k", "remote_root": "/data"}
+        answer = client.put(
+            "/api/integrations",
+            json={
+                "reader_servers": [server],
+                "reader_debounce": 0.3,
+                "notify_urls": [f"json://127.0.0.1:{notify.port}/hook"],
+                "notify_events": {"job_finished": True, "file_failed": False, "duplicate": False},
+                "notify_group_seconds": 0.3,
+            },
+        )
+        assert answer.status_code == 200, answer.text
+        drop(service, tmp_path, "Berserk/berserk ch 1.cbz")
+        # Both were off before the change: a scan and a message prove the running parts took it.
+        komga.wait_for(1, path_part="/scan")
+        wait_for(lambda: notify.messages(), 20, "a job-finished message")
+    finally:
+        komga.close()
+        notify.close()
 
 
 def test_cbr_conversion_switch_applies_to_the_next_file(started: Started, tmp_path: Path) -> None:
