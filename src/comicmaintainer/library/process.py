@@ -23,6 +23,7 @@ from comicmaintainer.archive.errors import ArchiveError
 from comicmaintainer.archive.reader import ArchiveInfo, read_archive
 from comicmaintainer.config import Settings
 from comicmaintainer.domain.plan import FilePlan, plan_file
+from comicmaintainer.library.changes import FileChange, ignore_change
 from comicmaintainer.library.locks import PathLocks
 from comicmaintainer.library.paths import resolve_inside, to_rel
 from comicmaintainer.library.store import Status, Store
@@ -40,8 +41,8 @@ class Context:
     settings: Settings
     store: Store
     locks: PathLocks = field(default_factory=PathLocks)
-    # Receives a dict per changed file ({"path", "change", "old_path"?}); the server turns it into SSE.
-    on_change: Callable[[dict[str, Any]], None] = lambda change: None
+    # Hears every change to a file or folder; the server forwards each to live clients.
+    on_change: Callable[[FileChange], None] = ignore_change
     source: str = "cli"
 
 
@@ -101,7 +102,7 @@ def process(
             log.warning("%s: %s", rel, message)
             if not dry_run and resolve_inside(root, rel).exists():
                 ctx.store.mark(rel, status=Status.NEEDS_ATTENTION, error=message)
-                ctx.on_change({"path": rel, "change": "updated"})
+                ctx.on_change(FileChange.updated(rel))
             return Result(path=rel, outcome="failed", message=message, dry_run=dry_run)
 
 
@@ -266,7 +267,7 @@ def _rename(
         return rel, _set_aside(rel, source, target_rel, info, ctx)
     ctx.store.move_file(rel, target_rel)
     _mark(ctx, target_rel, target, Status.PROCESSED, info)
-    ctx.on_change({"path": target_rel, "old_path": rel, "change": "renamed"})
+    ctx.on_change(FileChange.renamed(rel, target_rel))
     return target_rel, None
 
 
@@ -282,7 +283,7 @@ def _convert(rel: str, source: Path, target_rel: str, xml: bytes, info: ArchiveI
     ctx.store.delete_file(rel)
     # The CBZ holds the same pages, so its content id is the RAR's (archive tests hold it to that).
     _mark(ctx, target_rel, target, Status.PROCESSED, info)
-    ctx.on_change({"path": target_rel, "old_path": rel, "change": "renamed"})
+    ctx.on_change(FileChange.renamed(rel, target_rel))
     return target_rel, None
 
 
@@ -299,7 +300,7 @@ def _set_aside(rel: str, source: Path, taken_rel: str, info: ArchiveInfo, ctx: C
     moved = _move_to_duplicates(source, rel, ctx.settings.duplicate_dir)
     ctx.store.record_action("duplicate", rel, str(moved), None, None)
     ctx.store.delete_file(rel)
-    ctx.on_change({"path": rel, "change": "deleted"})
+    ctx.on_change(FileChange.deleted(rel))
     dup.update(moved_to=str(moved), message=f"duplicate of {taken_rel} ({kind}), moved to {moved}")
     log.info("%s: duplicate of %s (%s), moved to %s", rel, taken_rel, kind, moved)
     return dup
@@ -370,7 +371,7 @@ def _mark(
         duplicate_of=duplicate_of,
         manual_edit=False,
     )
-    ctx.on_change({"path": rel, "change": "processed" if status == Status.PROCESSED else "updated"})
+    ctx.on_change(FileChange.processed(rel) if status == Status.PROCESSED else FileChange.updated(rel))
 
 
 def _one_line(exc: BaseException) -> str:

@@ -16,6 +16,7 @@ import gc
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
@@ -26,6 +27,7 @@ from comicmaintainer.config import ConfigError, Settings, save_config, validate_
 from comicmaintainer.jobs.engine import JobEngine
 from comicmaintainer.jobs.events import EVENT_SOURCES, EventBus, FileChanged, SettingsChanged, WatcherStatus
 from comicmaintainer.jobs.model import JobSpec
+from comicmaintainer.library.changes import ChangeKind, FileChange
 from comicmaintainer.library.process import Context
 from comicmaintainer.library.recovery import recover
 from comicmaintainer.library.scanner import ScanReport, scan
@@ -149,23 +151,16 @@ def _folder_watcher(settings: Settings, ctx: Context, engine: JobEngine, bus: Ev
     )
 
 
-def _change_publisher(bus: EventBus, store: Store, ctx: Context) -> Any:
-    """The pipeline's change notes become `FileChanged` events carrying the row as the list shows it."""
+def _change_publisher(bus: EventBus, store: Store, ctx: Context) -> Callable[[FileChange], None]:
+    """The library's change records become `FileChanged` events carrying the row as the list shows it."""
     from comicmaintainer.web.api.files import file_json  # the one place that shapes a File
 
-    def publish(change: dict[str, Any]) -> None:
-        path = change["path"]
-        row: FileRow | None = None if change["change"] == "deleted" else store.get_file(path)
+    def publish(change: FileChange) -> None:
+        row: FileRow | None = None
+        if change.kind not in (ChangeKind.DELETED, ChangeKind.FOLDER_RENAMED):  # a folder has no row
+            row = store.get_file(change.path)
         source = ctx.source if ctx.source in EVENT_SOURCES else "web"
-        bus.publish(
-            FileChanged(
-                path=path,
-                change=change["change"],
-                source=source,  # type: ignore[arg-type]
-                row=file_json(row) if row is not None else None,
-                old_path=change.get("old_path"),
-            )
-        )
+        bus.publish(FileChanged.of(change, source, file_json(row) if row is not None else None))  # type: ignore[arg-type]
 
     return publish
 

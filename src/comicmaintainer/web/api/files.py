@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from comicmaintainer.archive.atomic import rename_no_replace
 from comicmaintainer.archive.errors import ArchiveError
 from comicmaintainer.library import edit
+from comicmaintainer.library.changes import FileChange
 from comicmaintainer.library.process import process, reconcile_preview
 from comicmaintainer.library.store import PER_PAGE_RANGE, FileQuery, FileRow
 from comicmaintainer.web import thumbs
@@ -223,7 +224,7 @@ def delete_file(request: Request, path: PathQuery) -> Response:
             raise ApiError(409, "conflict", f"{path} is already in this minute's trash; try again") from None
         service.store.record_action("delete", path, str(trash), None, None)
         service.store.delete_file(path)
-    service.ctx.on_change({"path": path, "change": "deleted"})
+    service.ctx.on_change(FileChange.deleted(path))
     return Response(status_code=204)
 
 
