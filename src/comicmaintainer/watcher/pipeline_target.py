@@ -50,7 +50,8 @@ class PipelineTarget:
     def move_folder(self, old_rel: str, new_rel: str) -> None:
         """Rows follow the folder without reprocessing. Only when the folder's own name changed do
         the files directly in it (whose series is that name) go back to unprocessed."""
-        self.ctx.store.move_prefix(old_rel, new_rel)
+        if not self.ctx.store.move_prefix(old_rel, new_rel):
+            return  # no row was under it (an empty folder, or a move the observer reported twice)
         if posixpath.basename(old_rel) != posixpath.basename(new_rel):
             for row in self.ctx.store.files():
                 if row.folder == new_rel:
@@ -65,5 +66,15 @@ class PipelineTarget:
             self.ctx.on_change(FileChange.updated(rel_path))
 
     def catch_up(self) -> list[str]:
-        scan(self.ctx.settings.watched_dir, self.ctx.store)
+        """Reconcile the store with the folder (a folder vanished, events were lost); the rows that
+        changed are announced like any other change, so open pages follow a deleted folder too."""
+        report = scan(self.ctx.settings.watched_dir, self.ctx.store)
+        for rel in report.removed:
+            self.ctx.on_change(FileChange.deleted(rel))
+        for old, new in report.moved:
+            self.ctx.on_change(FileChange.renamed(old, new))
+        for rel in report.added:
+            self.ctx.on_change(FileChange.added(rel))
+        for rel in report.changed:
+            self.ctx.on_change(FileChange.updated(rel))
         return [row.path for row in self.ctx.store.files(Status.UNPROCESSED) if not row.manual_edit]

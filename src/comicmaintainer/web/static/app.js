@@ -76,7 +76,8 @@ function streamHandlers(library, jobs) {
   return {
     job_updated: (d) => jobs.onJobUpdated(d),
     job_item: (d) => jobs.onJobItem(d),
-    file_changed: (d) => library.onFileChanged(d),
+    // A renamed folder moves every row under it: the list is fetched again rather than patched.
+    file_changed: (d) => (d.change === "folder_renamed" ? library.load() : library.onFileChanged(d)),
     watcher_status: (d) => {
       $("#watcher-state").textContent = `Watcher: ${d.state}`;
     },
