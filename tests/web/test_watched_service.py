@@ -76,7 +76,7 @@ class EventReader:
 
 def idle(service: Service) -> bool:
     """Nothing left in the watcher and no job running."""
-    status = service.watcher.status()  # type: ignore[union-attr]
+    status = service.watcher.status()
     return status.pending == 0 and all(j["status"] in FINAL_STATUSES for j in service.engine.list(limit=1000))
 
 
@@ -99,11 +99,11 @@ def test_folder_renames_moves_and_deletes_reach_the_page_with_no_error(
     try:
         wait_until(lambda: service.bus.subscriber_count == 1)
         (root / "Alpha").rename(root / "Gamma")
-        wait_until(lambda: reader.changes("folder_renamed"), timeout=15)
+        wait_until(lambda: bool(reader.changes("folder_renamed")), timeout=15)
         (root / "Beta").rename(root / "Gamma" / "Beta")  # a move into another folder, same name
         wait_until(lambda: len(reader.changes("folder_renamed")) == 2, timeout=15)
         shutil.rmtree(root / "Gamma" / "Beta")
-        wait_until(lambda: reader.changes("deleted"), timeout=15)
+        wait_until(lambda: bool(reader.changes("deleted")), timeout=15)
         # The vanished folder makes the watcher reconcile, which also processes Gamma's files, whose
         # series changed with the folder's name.
         wait_until(lambda: all_processed(service), timeout=30)
@@ -116,6 +116,51 @@ def test_folder_renames_moves_and_deletes_reach_the_page_with_no_error(
         "Gamma/Gamma - Chapter 0001.cbz",
         "Gamma/Gamma - Chapter 0002.cbz",
     ]
-    status = service.watcher.status()  # type: ignore[union-attr]
+    status = service.watcher.status()
     assert (status.failed, status.last_error) == (0, None)
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+def test_process_all_while_the_start_up_job_runs_fails_nothing(
+    start_service: Callable[..., Service], live_server: LiveServer, tmp_path: Path
+) -> None:
+    """Three "process all" jobs made while the watcher's start-up job and each other run: every item
+    of every job ends done or skipped, and a file another job renamed is followed to its new name."""
+    series = ("Alpha", "Beta", "Gamma", "Delta")
+    for n in range(1, 61):
+        write_cbz(tmp_path / "library" / series[n % 4] / f"{series[n % 4]} ch-{n} [Scans].cbz", seed=n)
+    service = start_service(quiet_period=0.2, max_workers=4)
+    with httpx.Client(base_url=live_server(service.app), timeout=30) as api:
+
+        def jobs() -> list[dict[str, Any]]:
+            return list(api.get("/api/jobs").json()["jobs"])
+
+        def running(source: str) -> bool:
+            return any(j["source"] == source and j["status"] == "running" for j in jobs())
+
+        wait_until(lambda: running("watcher"), timeout=30)
+        for _ in range(3):  # each made while the jobs before it are mid-way
+            job_id = api.post("/api/jobs", json={"kind": "process", "scope": "all"}).json()["id"]
+            wait_until(lambda j=job_id: api.get(f"/api/jobs/{j}").json()["processed"] >= 1, timeout=30)
+        wait_until(lambda: all(j["status"] in FINAL_STATUSES for j in jobs()), timeout=60)
+        finished = jobs()
+        items = {
+            j["id"]: api.get(f"/api/jobs/{j['id']}/items", params={"limit": 500}).json()["items"]
+            for j in finished
+        }
+    assert len(finished) == 4 and [j["source"] for j in finished].count("watcher") == 1
+    followed = []
+    for job in finished:
+        statuses = {i["status"] for i in items[job["id"]]}
+        failures = [(i["path"], i["error"]) for i in items[job["id"]] if i["status"] == "failed"]
+        assert failures == [] and statuses <= {"done", "skipped"}, (job["id"], failures)
+        assert job["status"] == "completed"
+        for item in items[job["id"]]:
+            message = (item["result"] or {}).get("message") or ""
+            if item["status"] == "skipped" and item["result"]["new_path"]:
+                assert message.startswith("already processed by job "), item
+                followed.append(item)
+    rows = service.store.files()
+    assert len(rows) == 60 and all(r.status == Status.PROCESSED for r in rows)
+    assert all(" - Chapter 00" in r.name for r in rows)
+    assert followed  # the jobs did overlap: some items found their file renamed by another job
