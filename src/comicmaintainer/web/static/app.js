@@ -35,14 +35,13 @@ async function startJob(jobs, body) {
 function fileActions(library, jobs) {
   return async (act, file) => {
     if (act in MODES) {
+      // The server answers with a job of one item: the jobs panel follows it and announces its end,
+      // and the row changes arrive on the live stream.
       try {
-        const r = await post("/api/files/process", { path: file.path, mode: MODES[act] });
-        const moved = r.new_path && r.new_path !== file.path ? ` → ${r.new_path}` : "";
-        toast(`${file.name}: ${r.outcome}${moved}${r.message ? ` (${r.message})` : ""}`, r.outcome === "failed" ? "error" : "info");
+        jobs.started(await post("/api/files/process", { path: file.path, mode: MODES[act] }));
       } catch (err) {
         toast(err.message, "error");
       }
-      library.load();
     } else if (act === "preview") {
       openPreview([file.path], (paths) => startJob(jobs, { kind: "process", scope: "selected", paths }));
     } else if (act === "tags") {
