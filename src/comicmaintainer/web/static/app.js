@@ -32,13 +32,25 @@ async function startJob(jobs, body) {
   }
 }
 
+// Run `then` once, when the job `id` has finished (the jobs panel announces every end it sees).
+function afterJob(id, then) {
+  const onEnd = (ev) => {
+    if (ev.detail.id !== id) return;
+    document.removeEventListener("cm:job-finished", onEnd);
+    then();
+  };
+  document.addEventListener("cm:job-finished", onEnd);
+}
+
 function fileActions(library, jobs) {
   return async (act, file) => {
     if (act in MODES) {
       // The server answers with a job of one item: the jobs panel follows it and announces its end,
-      // and the row changes arrive on the live stream.
+      // and then the list is drawn again (the file may have a new name, or have been set aside).
       try {
-        jobs.started(await post("/api/files/process", { path: file.path, mode: MODES[act] }));
+        const job = await post("/api/files/process", { path: file.path, mode: MODES[act] });
+        afterJob(job.id, () => library.load());
+        jobs.started(job);
       } catch (err) {
         toast(err.message, "error");
       }
