@@ -169,7 +169,8 @@ export async function openPreview(paths, apply) {
     // The preview runs inside the request, so the server takes at most MAX_PREVIEW files; Apply
     // still processes every selected file, as a job.
     const { items } = await post("/api/preview", { paths: paths.slice(0, MAX_PREVIEW) });
-    const more = paths.length > MAX_PREVIEW ? `<p class="muted">The first ${MAX_PREVIEW} of ${paths.length} files; Apply processes all ${paths.length}.</p>` : "";
+    const n = paths.length;
+    const more = n > MAX_PREVIEW ? `<p class="muted">The first ${MAX_PREVIEW} of ${n} files; Apply processes all ${n}.</p>` : "";
     body.innerHTML = `${more}<table class="data"><caption class="sr-only">Planned changes</caption>
 <thead><tr><th scope="col">Current name</th><th scope="col">New name</th><th scope="col">Tag changes</th><th scope="col">Outcome</th></tr></thead>
 <tbody>${items.map(previewRow).join("")}</tbody></table>`;
