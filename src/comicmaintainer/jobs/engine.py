@@ -88,6 +88,7 @@ class JobEngine:
         self._live: dict[int, Live] = {}
         self._stages: dict[int, str] = {}  # item id -> stage, for items in flight
         self._trail = Trail()
+        self._making: list[int] = []  # trail positions of jobs being stored (a worker may see them first)
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -130,12 +131,17 @@ class JobEngine:
     def submit(self, spec: JobSpec) -> dict[str, Any]:
         """Store the job and all its items, then let the workers at it; returns the Job."""
         new_job = build_job(spec, self._ctx.settings.watched_dir)
-        since_move = self._trail.position  # before the files are listed: see jobs/locate.py
-        job_id = self._jobs.create_job(new_job)
-        row = self._row(job_id)
-        for item in self._jobs.list_items(job_id, status="failed", limit=len(new_job.refused)):
-            self._bus.publish(JobItem(job_id, item.id, item.path, "failed", error=item.error))
-        live = self._track(row, since_move)
+        with self._lock:  # before the files are listed: see jobs/locate.py
+            since_move = self._trail.position
+            self._making.append(since_move)
+        try:
+            job_id = self._jobs.create_job(new_job)
+            for item in self._jobs.list_items(job_id, status="failed", limit=len(new_job.refused)):
+                self._bus.publish(JobItem(job_id, item.id, item.path, "failed", error=item.error))
+            live = self._track(self._row(job_id), since_move)
+        finally:
+            with self._lock:
+                self._making.remove(since_move)
         with self._wake:
             if not live.finished:  # a finished one has published its final state already
                 self._bus.publish(live.event(self._worker_count))
@@ -223,7 +229,8 @@ class JobEngine:
             with self._lock:
                 live = self._live.get(row.id)  # a worker may have claimed an item of it meanwhile
                 if live is None:
-                    live = self._live[row.id] = Live.of(row, counts, self._trail.position)
+                    since_move = min(self._making, default=self._trail.position)
+                    live = self._live[row.id] = Live.of(row, counts, since_move)
                     write = self._progress(live, force=True) if live.finished else None
             self._save(write)
         if since_move is not None:
