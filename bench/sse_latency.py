@@ -248,6 +248,7 @@ class JobOutcome:
 def run_job(bus: Any, total: int, workers: int, item_seconds: float) -> tuple[dict[str, Any], float]:
     """Simulated job: `workers` threads finish items (one per `item_seconds` each) and publish."""
     from comicmaintainer.jobs.events import FileChanged, JobItem, JobUpdated
+    from comicmaintainer.library.changes import FileChange
 
     lock = threading.Lock()
     counts = {"next": 0, "processed": 0, "succeeded": 0, "failed": 0, "skipped": 0}
@@ -264,7 +265,8 @@ def run_job(bus: Any, total: int, workers: int, item_seconds: float) -> tuple[di
             path = f"Series {n % 40}/Chapter {n:05}.cbz"
             bus.publish(JobItem(1, n, path, outcome, "not a zip archive" if outcome == "failed" else None))
             if outcome == "done":
-                bus.publish(FileChanged(path, "processed", "job", {"path": path, "status": "processed"}))
+                row = {"path": path, "status": "processed"}
+                bus.publish(FileChanged.of(FileChange.processed(path), "job", row))
             with lock:
                 counts["processed"] += 1
                 counts["succeeded" if outcome == "done" else outcome] += 1

@@ -10,6 +10,7 @@ import httpx
 
 from comicmaintainer.archive.reader import read_archive
 from tests.e2e.conftest import Served, shot, wait_job_final, wait_loaded_after
+from tests.web.processing import process_now
 
 
 def rows(page: Any) -> list[str]:
@@ -37,7 +38,8 @@ def folder_box(page: Any, folder: str) -> dict[str, bool]:
 def test_search_and_filter_combine_and_survive_a_reload(served: Served, open_page: Any) -> None:
     first = httpx.get(served.url + "/api/files", params={"search": "Berserk", "per_page": 10}).json()
     berserk = first["groups"][0]["files"][0]["path"]
-    done = httpx.post(served.url + "/api/files/process", json={"path": berserk, "mode": "full"}).json()
+    with httpx.Client(base_url=served.url, timeout=30) as client:
+        done = process_now(client, berserk, "full")
     assert done["outcome"] == "processed"
     processed_path = done["new_path"] or berserk
 

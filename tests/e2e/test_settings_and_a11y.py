@@ -8,6 +8,7 @@ import httpx
 
 from comicmaintainer.web.pages import static_version
 from tests.e2e.conftest import Served, shot, wait_loaded_after
+from tests.web.processing import process_now
 
 AXE = "/static/{version}/vendor/axe-core/axe.min.js"
 RUN_AXE = "() => axe.run(document, {resultTypes: ['violations']})"
@@ -77,7 +78,8 @@ def test_history_lists_the_change_and_undo_restores_the_name(served: Served, ope
     page = open_page(served.url, "?q=One%20Piece")
     rows = page.eval_on_selector_all("#file-list .file", "es => es.map(e => e.dataset.path)")
     old = next(p for p in rows if "broken" not in p)
-    result = httpx.post(served.url + "/api/files/process", json={"path": old, "mode": "rename"}).json()
+    with httpx.Client(base_url=served.url, timeout=30) as client:
+        result = process_now(client, old, "rename")
     assert result["new_path"] and result["new_path"] != old
 
     page.click("#menu-button")

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from comicmaintainer.archive.reader import read_archive
+from comicmaintainer.library.changes import FileChange
 from comicmaintainer.library.edit import FIELDS, EditError, NotInLibrary, edit_tags, read_tags
 from comicmaintainer.library.paths import PathError
 from comicmaintainer.library.process import Context, process
@@ -29,7 +30,7 @@ def archive(watched: Path) -> Path:
 
 def test_edit_is_written_into_the_archive_and_recorded(ctx: Context, archive: Path) -> None:
     pages = page_hashes(archive)
-    changes: list[dict] = []
+    changes: list[FileChange] = []
     ctx.on_change = changes.append
 
     answer = edit_tags(
@@ -50,7 +51,7 @@ def test_edit_is_written_into_the_archive_and_recorded(ctx: Context, archive: Pa
     assert row is not None and row.manual_edit and row.size == archive.stat().st_size
     (action,) = ctx.store.list_actions()
     assert (action.kind, action.state, action.old_xml) == ("edit", "done", OLD_XML)
-    assert changes == [{"path": REL, "change": "updated"}]
+    assert changes == [FileChange.updated(REL)]
 
 
 def test_manual_edit_is_left_alone_by_later_runs_and_can_be_undone(ctx: Context, archive: Path) -> None:

@@ -13,6 +13,7 @@ from comicmaintainer.archive.reader import read_archive
 from comicmaintainer.config import Settings
 from comicmaintainer.example_library import build, write_cbz
 from comicmaintainer.web.service import Service, build_service
+from tests.web.processing import process_now
 
 
 @pytest.fixture
@@ -120,10 +121,10 @@ def test_preview_changes_nothing_and_process_renames(api: httpx.Client, service:
     items = api.post("/api/preview", json={"paths": [rel]}).json()["items"]
     assert items[0]["dry_run"] and items[0]["new_path"]
     assert {p: p.read_bytes() for p in root.rglob("*") if p.is_file()} == before
-    result = api.post("/api/files/process", json={"path": rel, "mode": "full"}).json()
+    result = process_now(api, rel, "full")
     assert result["outcome"] == "processed" and result["new_path"] == items[0]["new_path"]
     assert (root / result["new_path"]).is_file() and not (root / rel).exists()
-    again = api.post("/api/files/process", json={"path": result["new_path"], "mode": "normalize"}).json()
+    again = process_now(api, result["new_path"], "normalize")
     assert again["outcome"] == "unchanged"  # force=True opened it again; nothing left to do
 
 
@@ -138,11 +139,13 @@ def test_preview_of_a_batch_flags_two_files_planned_onto_one_name(
     items = api.post("/api/preview", json={"paths": paths}).json()["items"]
     assert [i["outcome"] for i in items] == ["processed", "duplicate"]
     assert items[1]["duplicate_of"] == items[0]["new_path"] == "Berserk/Berserk - Chapter 0077.cbz"
+    too_many = api.post("/api/preview", json={"paths": paths * 26})  # 52: more than a request may read
+    assert too_many.status_code == 422
 
 
 def test_rename_only_keeps_tags(api: httpx.Client, service: Service) -> None:
     rel = "Frieren/stale tags.cbz"
-    result = api.post("/api/files/process", json={"path": rel, "mode": "rename"}).json()
+    result = process_now(api, rel, "rename")
     assert result["tags_after"] == result["tags_before"]
 
 

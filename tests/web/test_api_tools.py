@@ -8,6 +8,7 @@ import logging
 import httpx
 
 from comicmaintainer.logs import setup_logging
+from tests.web.processing import process_now
 from tests.web.test_api_files import api, service  # noqa: F401 - fixtures
 
 
@@ -79,7 +80,7 @@ def test_logs_with_level(api: httpx.Client, service) -> None:  # noqa: F811
 
 def test_history_and_undo(api: httpx.Client, service) -> None:  # noqa: F811
     rel = "Frieren/stale tags.cbz"
-    result = api.post("/api/files/process", json={"path": rel}).json()
+    result = process_now(api, rel)
     assert result["outcome"] == "processed" and result["new_path"]
     action = api.get("/api/history").json()["actions"][0]
     assert action["id"] == result["action_id"] and action["state"] == "done"

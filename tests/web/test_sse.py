@@ -22,6 +22,7 @@ from comicmaintainer.jobs.events import (
     SettingsChanged,
     WatcherStatus,
 )
+from comicmaintainer.library.changes import FileChange
 from comicmaintainer.web.app import create_app
 from tests.web.conftest import LiveServer
 
@@ -81,7 +82,7 @@ def test_events_from_a_worker_thread_arrive_with_ids_types_and_json(
     events = [
         JobUpdated(3, "running", 1, 4, 1, 0, 0, 25.0, "A/1.cbz", "tagging", 1.5),
         JobItem(3, 11, "A/1.cbz", "failed", "not a zip archive", {"series": "a"}, None),
-        FileChanged("A/A - Chapter 0001.cbz", "renamed", "watcher", {"size": 10}, old_path="A/1.cbz"),
+        FileChanged.of(FileChange.renamed("A/1.cbz", "A/A - Chapter 0001.cbz"), "watcher", {"size": 10}),
         WatcherStatus("running", {"pending": 0}),
         SettingsChanged({"issue_padding": 3}),
     ]
@@ -280,3 +281,60 @@ def test_errors_use_one_json_shape_and_never_leak_a_trace(
         assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}
         assert body["error"]["code"] == code and body["error"]["message"]
         assert "Traceback" not in response.text and "secret" not in response.text
+
+
+def test_every_id_is_new_and_a_replay_after_any_received_id_neither_repeats_nor_skips(
+    live_server: LiveServer, client: httpx.Client
+) -> None:
+    """A held progress snapshot keeps its own id; it never goes out again under a newer event's id."""
+    bus = EventBus(job_update_interval=0.05)
+    url = live_server(create_app(bus))
+    total = 200
+    item_ids: dict[int, int] = {}  # bus id -> item number, for every JobItem published
+
+    def progress(n: int, status: str = "running") -> JobUpdated:
+        return JobUpdated(1, status, n, total, n, 0, 0, 100 * n / total)
+
+    def job(received: list[Message]) -> None:
+        # First a snapshot held with an item behind it, until both reached the client (today's code
+        # re-sent the snapshot under the item's id), then a long interleaved run.
+        bus.publish(progress(1))
+        bus.publish(progress(2))
+        item_ids[bus.publish(item(0))] = 0
+        wait_until(lambda: len(received) >= 3)
+        for n in range(3, total + 1):
+            bus.publish(progress(n))
+            if n % 4 == 2:
+                item_ids[bus.publish(item(n))] = n
+            if n % 10 == 0:
+                time.sleep(0.002)
+        bus.publish(progress(total, "completed"))
+
+    def read_to_the_end(headers: dict[str, str]) -> list[Message]:
+        got: list[Message] = []
+        with client.stream("GET", url + STREAM, headers=headers) as response:
+            for message in messages(response):
+                got.append(message)
+                if message.event == "job_updated" and message.data["status"] == "completed":
+                    return got
+        raise AssertionError("the stream ended before the job did")
+
+    live: list[Message] = []
+    with client.stream("GET", url + STREAM) as response:
+        wait_until(lambda: bus.subscriber_count == 1)
+        publisher = publish_in_thread(lambda: job(live))
+        for message in messages(response):
+            live.append(message)
+            if message.event == "job_updated" and message.data["status"] == "completed":
+                break
+        publisher.join()
+    ids = [m.id for m in live]
+    assert ids == sorted(set(ids)), ids  # strictly increasing
+    assert [m.id for m in live if m.event == "job_item"] == sorted(item_ids)
+
+    resume_at = [m.id for m in live if m.event == "job_item"][len(item_ids) // 2]
+    replay = read_to_the_end({"Last-Event-ID": str(resume_at)})
+    replay_ids = [m.id for m in replay]
+    assert replay_ids[0] > resume_at and replay_ids == sorted(set(replay_ids))
+    assert [m.id for m in replay if m.event == "job_item"] == [i for i in sorted(item_ids) if i > resume_at]
+    assert replay[-1].id == bus.last_id

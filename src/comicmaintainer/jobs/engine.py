@@ -10,6 +10,9 @@ Promises, and how they are kept:
   updates) under the shared per-path lock, so two workers, the watcher or the CLI never touch one file
   at once.
 * **Cancel** marks queued items cancelled in one statement; items in flight finish cleanly.
+* **Two jobs, one file.** Items of different jobs on one path run one after the other, and a file
+  another job renamed or set aside is followed to where it went (jobs/locate.py): the item ends
+  ``skipped``, "already processed by job N", never as a vanished file.
 * **Restart.** `start` puts items a dead process had claimed back in the queue and runs them again.
   The pipeline is idempotent (a done file comes back ``unchanged``), and a file the interrupted run
   already renamed is found through the history actions recorded for its old path, so no item is
@@ -17,6 +20,9 @@ Promises, and how they are kept:
 * **Progress** lives in memory per running job and is written to the jobs table at most every
   `PROGRESS_INTERVAL` seconds (always for a final state); every change goes on the bus as `JobUpdated`,
   stage-only changes at most every `STAGE_PUBLISH_INTERVAL`, and each item outcome as `JobItem`.
+* **No I/O under the engine's lock.** The lock guards the in-memory counters only; claims, item
+  outcomes and progress rows are written outside it. Another process holding the database (the CLI,
+  for up to the 30 s busy timeout) delays the workers' writes, never a request that reads a job.
 
 One engine per database: `start` assumes no other process is running items of the same store.
 """
@@ -26,35 +32,34 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
-from comicmaintainer.jobs.events import EventBus, JobItem, JobUpdated
+from comicmaintainer.jobs.events import EventBus, JobItem
+from comicmaintainer.jobs.live import Live
+from comicmaintainer.jobs.locate import Found, Trail, locate, move_of_result
 from comicmaintainer.jobs.model import (
-    JOB_KINDS,
     PROCESS_MODES,
-    SCOPES,
-    SOURCES,
+    Conflict,
+    JobError,
     JobSpec,
+    NotFound,
+    build_job,
     item_json,
     job_json,
-    percentage,
 )
-from comicmaintainer.library.edit import FIELDS, apply_tag_changes
-from comicmaintainer.library.paths import PathError, resolve_inside
+from comicmaintainer.library.edit import apply_tag_changes
 from comicmaintainer.library.process import Context, Stage, process
-from comicmaintainer.library.store import ItemStatus, JobItemRow, JobRow, JobStore, NewJob
+from comicmaintainer.library.store import ItemStatus, JobItemRow, JobRow, JobStore
 
 log = logging.getLogger("comicmaintainer.jobs")
 
+__all__ = ["Conflict", "JobEngine", "JobError", "NotFound"]  # the errors live in model.py
+
 PROGRESS_INTERVAL = 0.25  # seconds between progress rows of one job (final states are always written)
 STAGE_PUBLISH_INTERVAL = 0.05  # seconds between stage-only JobUpdated events of one job
-ETA_WINDOW = 20  # item durations in the moving average
 IDLE_WAIT = 1.0  # a worker with nothing to do looks at the queue again after this long anyway
 PURGE_EVERY = 24 * 3600.0
-_MAX_MOVE_HOPS = 8  # a file renamed again and again by interrupted runs is followed this far
 
 # Pipeline outcome -> item status. needs_attention is a failure of the item: the file needs a person.
 _ITEM_STATUS = {
@@ -65,57 +70,8 @@ _ITEM_STATUS = {
     "failed": ItemStatus.FAILED,
 }
 
-
-class JobError(Exception):
-    """A job request that cannot be met; ``str()`` is one plain line (HTTP 400)."""
-
-
-class NotFound(JobError):
-    """No such job (HTTP 404)."""
-
-
-class Conflict(JobError):
-    """The job is not in a state that allows this (HTTP 409)."""
-
-
-@dataclass
-class _Live:
-    """A job some item of which may still run: its counters are kept here and flushed to the store."""
-
-    row: JobRow
-    processed: int = 0
-    succeeded: int = 0
-    failed: int = 0
-    skipped: int = 0
-    cancelled: int = 0
-    in_flight: int = 0
-    cancel_requested: bool = False
-    started_at: float | None = None
-    current_file: str | None = None
-    stage: str | None = None
-    durations: deque[float] = field(default_factory=lambda: deque(maxlen=ETA_WINDOW))
-    flushed_at: float = 0.0
-    published_at: float = 0.0
-
-    @property
-    def finished(self) -> bool:
-        return self.in_flight == 0 and self.processed + self.cancelled >= self.row.total
-
-    def status(self) -> str:
-        if not self.finished:
-            if self.cancel_requested:
-                return "cancelled"
-            return "running" if self.started_at is not None else "queued"
-        if self.cancel_requested:
-            return "cancelled"
-        return "failed" if self.failed else "completed"
-
-    def eta(self, workers: int) -> float | None:
-        remaining = self.row.total - self.processed - self.cancelled
-        if not self.durations or remaining <= 0:
-            return None
-        average = sum(self.durations) / len(self.durations)
-        return round(average * remaining / max(1, min(workers, remaining)), 1)
+# A progress row to store once the engine's lock is released: (job, its number, the row).
+_Write = tuple[Live, int, dict[str, Any]] | None
 
 
 class JobEngine:
@@ -126,10 +82,13 @@ class JobEngine:
         self._bus = bus
         self._jobs = JobStore(ctx.store)
         self._worker_count = max(1, workers if workers is not None else ctx.settings.max_workers)
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the in-memory state below; never held across I/O
         self._wake = threading.Condition(self._lock)
-        self._live: dict[int, _Live] = {}
+        self._submitted = 0  # counts submits, so a worker that just found the queue empty does not sleep
+        self._live: dict[int, Live] = {}
         self._stages: dict[int, str] = {}  # item id -> stage, for items in flight
+        self._trail = Trail()
+        self._making: list[int] = []  # trail positions of jobs being stored (a worker may see them first)
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -145,8 +104,7 @@ class JobEngine:
         if resumed:
             log.info("resuming %d job items interrupted by the last stop", resumed)
         for row in self._jobs.unfinished_jobs():
-            with self._lock:
-                self._adopt(row)
+            self._track(row)
         for n in range(self._worker_count):
             self._spawn(self._work, f"job-worker-{n + 1}")
         self._spawn(self._purge_daily, "job-retention")
@@ -172,15 +130,22 @@ class JobEngine:
 
     def submit(self, spec: JobSpec) -> dict[str, Any]:
         """Store the job and all its items, then let the workers at it; returns the Job."""
-        new_job = self._new_job(spec)
-        job_id = self._jobs.create_job(new_job)
-        row = self._row(job_id)
-        for item in self._jobs.list_items(job_id, status="failed", limit=len(new_job.refused)):
-            self._bus.publish(JobItem(job_id, item.id, item.path, ItemStatus.FAILED, error=item.error))
+        new_job = build_job(spec, self._ctx.settings.watched_dir)
+        with self._lock:  # before the files are listed: see jobs/locate.py
+            since_move = self._trail.position
+            self._making.append(since_move)
+        try:
+            job_id = self._jobs.create_job(new_job)
+            for item in self._jobs.list_items(job_id, status="failed", limit=len(new_job.refused)):
+                self._bus.publish(JobItem(job_id, item.id, item.path, ItemStatus.FAILED, error=item.error))
+            live = self._track(self._row(job_id), since_move)
+        finally:
+            with self._lock:
+                self._making.remove(since_move)
         with self._wake:
-            live = self._adopt(row)
             if not live.finished:  # a finished one has published its final state already
-                self._publish(live)
+                self._bus.publish(live.event(self._worker_count))
+            self._submitted += 1
             self._wake.notify_all()
         return self.get(job_id)
 
@@ -188,7 +153,7 @@ class JobEngine:
         with self._lock:
             live = self._live.get(job_id)
             if live is not None:
-                return self._live_json(live)
+                return live.to_json(self._worker_count)
         return job_json(self._row(job_id))
 
     def items(self, job_id: int, status: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
@@ -203,11 +168,15 @@ class JobEngine:
         """Queued items are cancelled and never run; items in flight finish. Cancelling twice is fine."""
         with self._lock:
             live = self._live.get(job_id)
-            if live is not None:
-                live.cancelled += self._jobs.cancel_queued(job_id)
+        if live is not None and not live.finished:
+            cancelled = self._jobs.cancel_queued(job_id)
+            with self._lock:
+                live.cancelled += cancelled
                 live.cancel_requested = True
-                self._progress(live, force=True)
-                return self._live_json(live)
+                write = self._progress(live, force=True)
+                answer = live.to_json(self._worker_count)
+            self._save(write)
+            return answer
         row = self._row(job_id)
         if row.status != "cancelled":
             raise Conflict(f"job {job_id} is already {row.status}")
@@ -245,110 +214,54 @@ class JobEngine:
         """Newest first; running jobs show their live counters."""
         rows = self._jobs.list_jobs(status=status, limit=limit)
         with self._lock:
-            return [self._live_json(self._live[r.id]) if r.id in self._live else job_json(r) for r in rows]
+            live = {r.id: self._live[r.id].to_json(self._worker_count) for r in rows if r.id in self._live}
+        return [live.get(r.id) or job_json(r) for r in rows]
 
-    # -- building a job --------------------------------------------------------------------------
+    # -- live state ------------------------------------------------------------------------------
 
-    def _new_job(self, spec: JobSpec) -> NewJob:
-        if spec.kind not in JOB_KINDS:
-            raise JobError(f"unknown job kind {spec.kind!r}; expected one of {', '.join(JOB_KINDS)}")
-        if spec.scope not in SCOPES:
-            raise JobError(f"unknown scope {spec.scope!r}; expected one of {', '.join(SCOPES)}")
-        if spec.source not in SOURCES:
-            raise JobError(f"unknown source {spec.source!r}; expected one of {', '.join(SOURCES)}")
-        tags = _tag_changes(spec) if spec.kind == "tag_update" else {}
-        paths: tuple[str, ...] = ()
-        refused: tuple[tuple[str, str], ...] = ()
-        if spec.scope == "selected":
-            paths, refused = self._check_paths(spec.paths)
-        return NewJob(
-            kind=spec.kind, scope=spec.scope, source=spec.source, priority=spec.priority, tags=tags,
-            paths=paths, refused=refused, select=None if spec.scope == "selected" else spec.scope,
-            retry_of=spec.retry_of,
-        )  # fmt: skip
-
-    def _check_paths(self, paths: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
-        """Files present in the library, and the refused ones with why (they become failed items)."""
-        if isinstance(paths, str) or not paths:
-            raise JobError("no files selected: give at least one path")
-        good: list[str] = []
-        refused: list[tuple[str, str]] = []
-        for rel in dict.fromkeys(paths):  # each file once, in the order given
-            if not isinstance(rel, str):
-                raise JobError(f"a path must be text, got {type(rel).__name__}")
-            try:
-                exists = resolve_inside(self._ctx.settings.watched_dir, rel).is_file()
-            except PathError as exc:
-                refused.append((rel, str(exc)))
-                continue
-            if exists:
-                good.append(rel)
-            else:
-                refused.append((rel, f"no such file in the library: {rel}"))
-        return tuple(good), tuple(refused)
-
-    # -- live state (callers hold self._lock) ----------------------------------------------------
-
-    def _adopt(self, row: JobRow) -> _Live:
-        """Track a stored unfinished job from its items' statuses; finish it at once if nothing is left."""
-        if row.id in self._live:  # a worker claimed its first item before submit got here
-            return self._live[row.id]
-        counts = self._jobs.item_counts(row.id)
-        live = _Live(
-            row=row, succeeded=counts.get("done", 0), failed=counts.get("failed", 0),
-            skipped=counts.get("skipped", 0), cancelled=counts.get("cancelled", 0),
-            cancel_requested=row.status == "cancelled", started_at=row.started_at,
-        )  # fmt: skip
-        live.processed = live.succeeded + live.failed + live.skipped
-        self._live[row.id] = live
-        if live.finished:
-            self._progress(live, force=True)
+    def _track(self, row: JobRow, since_move: int | None = None) -> Live:
+        """The live state of a stored job, made from its items' statuses the first time."""
+        with self._lock:
+            live = self._live.get(row.id)
+        if live is None:
+            counts = self._jobs.item_counts(row.id)
+            write = None
+            with self._lock:
+                live = self._live.get(row.id)  # a worker may have claimed an item of it meanwhile
+                if live is None:
+                    since_move = min(self._making, default=self._trail.position)
+                    live = self._live[row.id] = Live.of(row, counts, since_move)
+                    write = self._progress(live, force=True) if live.finished else None
+            self._save(write)
+        if since_move is not None:
+            with self._lock:
+                live.since_move = min(live.since_move, since_move)
         return live
 
-    def _progress(self, live: _Live, *, force: bool = False, store: bool = True) -> None:
-        """Publish the job's state; store it when forced, final, or the last row is old enough."""
+    def _progress(self, live: Live, *, force: bool = False, store: bool = True) -> _Write:
+        """(Under the lock.) Publish the job's state; return the row to store when forced, final, or
+        when the last one is old enough. The caller stores it with `_save` after releasing the lock."""
         now = time.monotonic()
-        final = live.finished
-        if store and (force or final or now - live.flushed_at >= PROGRESS_INTERVAL):
+        write: _Write = None
+        if store and (force or live.finished or now - live.flushed_at >= PROGRESS_INTERVAL):
             live.flushed_at = now
-            self._jobs.save_progress(live.row.id, self._snapshot(live))
-        if final:
-            del self._live[live.row.id]
+            live.written += 1
+            write = (live, live.written, live.snapshot(self._worker_count))
         live.published_at = now
-        self._publish(live)
+        self._bus.publish(live.event(self._worker_count))
+        return write
 
-    def _snapshot(self, live: _Live) -> dict[str, Any]:
-        final = live.finished
-        return {
-            "status": live.status(),
-            "processed": live.processed,
-            "succeeded": live.succeeded,
-            "failed": live.failed,
-            "skipped": live.skipped,
-            "current_file": None if final else live.current_file,
-            "stage": None if final else live.stage,
-            "eta_seconds": None if final else live.eta(self._worker_count),
-            "finished_at": time.time() if final else None,
-        }
-
-    def _publish(self, live: _Live) -> None:
-        snap = self._snapshot(live)
-        self._bus.publish(
-            JobUpdated(
-                job_id=live.row.id, status=snap["status"], processed=live.processed, total=live.row.total,
-                succeeded=live.succeeded, failed=live.failed, skipped=live.skipped,
-                percentage=percentage(live.processed, live.row.total), current_file=snap["current_file"],
-                stage=snap["stage"], eta_seconds=snap["eta_seconds"],
-            )
-        )  # fmt: skip
-
-    def _live_json(self, live: _Live) -> dict[str, Any]:
-        snap = self._snapshot(live)
-        data = job_json(live.row)
-        data.update({key: snap[key] for key in snap if key != "finished_at"})
-        data["percentage"] = percentage(live.processed, live.row.total)
-        data["started_at"] = live.started_at
-        return data
+    def _save(self, write: _Write) -> None:
+        """Store a progress row (not under the lock); a finished job then leaves the live table."""
+        if write is None:
+            return
+        live, number, snapshot = write
+        live.save(number, snapshot, self._jobs.save_progress)
+        if snapshot["finished_at"] is not None:
+            # Only now: until its final row is stored, `get` must answer from memory.
+            with self._lock:
+                if self._live.get(live.row.id) is live:
+                    del self._live[live.row.id]
 
     def _row(self, job_id: int) -> JobRow:
         row = self._jobs.get_job(job_id)
@@ -368,23 +281,28 @@ class JobEngine:
                 log.exception("job worker error")
                 self._stopping.wait(IDLE_WAIT)
 
-    def _claim(self) -> tuple[JobItemRow, _Live] | None:
-        with self._wake:
-            item = self._jobs.claim_next_item()
-            if item is None:
-                self._wake.wait(IDLE_WAIT)
-                return None
+    def _claim(self) -> tuple[JobItemRow, Live] | None:
+        with self._lock:
+            submitted = self._submitted
+        item = self._jobs.claim_next_item()
+        if item is None:
+            with self._wake:
+                if submitted == self._submitted and not self._stopping.is_set():
+                    self._wake.wait(IDLE_WAIT)
+            return None
+        with self._lock:
             live = self._live.get(item.job_id)
-            if live is None:  # a job another process stored in this database after our start
-                live = self._adopt(self._row(item.job_id))
+        if live is None:  # a job another process stored in this database after our start
+            live = self._track(self._row(item.job_id))
+        with self._lock:
             live.in_flight += 1
             live.started_at = live.started_at or time.time()
             live.current_file, live.stage = item.path, "reading"
             self._stages[item.id] = "reading"
             self._progress(live, store=False)
-            return item, live
+        return item, live
 
-    def _run(self, item: JobItemRow, live: _Live) -> None:
+    def _run(self, item: JobItemRow, live: Live) -> None:
         started = time.monotonic()
         try:
             status, error, result = self._execute(item, live)
@@ -397,7 +315,7 @@ class JobEngine:
             self._record(item, live, status, error, result, time.monotonic() - started)
 
     def _record(
-        self, item: JobItemRow, live: _Live, status: ItemStatus, error: str | None,
+        self, item: JobItemRow, live: Live, status: ItemStatus, error: str | None,
         result: dict[str, Any] | None,
         duration: float,
     ) -> None:  # fmt: skip
@@ -412,9 +330,10 @@ class JobEngine:
             live.skipped += status == "skipped"
             live.durations.append(duration)
             self._bus.publish(JobItem(item.job_id, item.id, item.path, status, error, before, after))
-            self._progress(live)
+            write = self._progress(live)
+        self._save(write)
 
-    def _on_stage(self, item: JobItemRow, live: _Live, stage: Stage) -> None:
+    def _on_stage(self, item: JobItemRow, live: Live, stage: Stage) -> None:
         with self._lock:
             self._stages[item.id] = stage
             live.current_file, live.stage = item.path, stage
@@ -423,26 +342,31 @@ class JobEngine:
 
     # -- one item --------------------------------------------------------------------------------
 
-    def _execute(self, item: JobItemRow, live: _Live) -> tuple[ItemStatus, str | None, dict[str, Any] | None]:
-        rel = self._locate(item.path, live.row.created_at)
+    def _execute(self, item: JobItemRow, live: Live) -> tuple[ItemStatus, str | None, dict[str, Any] | None]:
         earlier = item.attempts > 1 and self._earlier_change(item.path, live.row.created_at)
-        if live.row.kind == "tag_update":
-            result = self._edit(item, rel, live)
-        else:
-            force = live.row.scope == "selected" and live.row.source != "watcher"  # a person chose the file
-            mode = PROCESS_MODES[live.row.kind]
-            stage = _bound_stage(self, item, live)
-            result = process(rel, self._ctx, mode=mode, force=force, on_stage=stage).to_json()  # type: ignore[arg-type]
-        if rel != item.path:
-            result["path"], result["new_path"] = item.path, result.get("new_path") or rel
-        if earlier and result["outcome"] == "unchanged":
-            # The interrupted run made the change; this run only found it done.
-            result["outcome"] = "processed"
-            result["message"] = "finished by the run interrupted before a restart"
-        status = _ITEM_STATUS[result["outcome"]]
-        return status, result.get("message") if status == "failed" else None, result
+        with self._trail.working(item.path, live.row.id):
+            found = locate(
+                item.path, root=self._ctx.settings.watched_dir, trail=self._trail,
+                since_move=live.since_move, store=self._ctx.store, since=live.row.created_at,
+            )  # fmt: skip
+            if found.path is None:  # another job set it aside
+                result = _handled_elsewhere(item.path)
+            else:
+                result = self._run_item(item, found.path, live)
+                moved = move_of_result(result)
+                if moved is not None:  # recorded before the path is released: see jobs/locate.py
+                    self._trail.moved(found.path, moved[0], live.row.id, moved[1])
+        return _item_outcome(item, found, result, earlier=earlier)
 
-    def _edit(self, item: JobItemRow, rel: str, live: _Live) -> dict[str, Any]:
+    def _run_item(self, item: JobItemRow, rel: str, live: Live) -> dict[str, Any]:
+        if live.row.kind == "tag_update":
+            return self._edit(item, rel, live)
+        force = live.row.scope == "selected" and live.row.source != "watcher"  # a person chose the file
+        mode = PROCESS_MODES[live.row.kind]
+        stage = _bound_stage(self, item, live)
+        return process(rel, self._ctx, mode=mode, force=force, on_stage=stage).to_json()  # type: ignore[arg-type]
+
+    def _edit(self, item: JobItemRow, rel: str, live: Live) -> dict[str, Any]:
         self._on_stage(item, live, "tagging")
         outcome = apply_tag_changes(rel, live.row.tags, self._ctx)
         return {
@@ -450,25 +374,6 @@ class JobEngine:
             "tags_before": outcome.before, "tags_after": outcome.after, "message": None,
             "action_id": outcome.action_id,
         }  # fmt: skip
-
-    def _locate(self, rel: str, since: float) -> str:
-        """Where the item's file is now: its own path, or where an interrupted run renamed it."""
-        root = self._ctx.settings.watched_dir
-        for _ in range(_MAX_MOVE_HOPS):
-            if _is_file(root, rel):
-                return rel
-            moved = next(
-                (a.new_path for a in self._jobs.actions_from(rel, since)
-                 if a.kind == "process" and a.new_path and a.new_path != rel and _is_file(root, a.new_path)),
-                None,
-            )  # fmt: skip
-            if moved is None:
-                return rel  # the pipeline reports the file as vanished, in its own words
-            if self._ctx.store.get_file(moved) is None:
-                self._ctx.store.move_file(rel, moved)  # the run died before the store heard of the rename
-            log.info("%s was renamed to %s by an interrupted run; continuing there", rel, moved)
-            rel = moved
-        return rel
 
     def _earlier_change(self, rel: str, since: float) -> bool:
         return any(a.kind in ("process", "edit") for a in self._jobs.actions_from(rel, since))
@@ -481,23 +386,28 @@ class JobEngine:
                 log.exception("job retention failed")
 
 
-def _bound_stage(engine: JobEngine, item: JobItemRow, live: _Live) -> Callable[[Stage], None]:
+def _item_outcome(
+    item: JobItemRow, found: Found, result: dict[str, Any], *, earlier: bool
+) -> tuple[ItemStatus, str | None, dict[str, Any]]:
+    """The item's status, error and stored result, told from the path the job listed."""
+    if found.path is not None and found.path != item.path:
+        result["path"], result["new_path"] = item.path, result.get("new_path") or found.path
+    if result["outcome"] == "unchanged" and found.by_job is not None:
+        result["message"] = f"already processed by job {found.by_job} ({found.note})"
+    elif result["outcome"] == "unchanged" and earlier:
+        # The interrupted run made the change; this run only found it done.
+        result["outcome"] = "processed"
+        result["message"] = "finished by the run interrupted before a restart"
+    status = _ITEM_STATUS[result["outcome"]]
+    return status, result.get("message") if status == ItemStatus.FAILED else None, result
+
+
+def _handled_elsewhere(rel: str) -> dict[str, Any]:
+    return {
+        "path": rel, "outcome": "unchanged", "new_path": None, "tags_before": {}, "tags_after": {},
+        "message": None, "action_id": None,
+    }  # fmt: skip
+
+
+def _bound_stage(engine: JobEngine, item: JobItemRow, live: Live) -> Callable[[Stage], None]:
     return lambda stage: engine._on_stage(item, live, stage)
-
-
-def _is_file(root: Any, rel: str) -> bool:
-    try:
-        return resolve_inside(root, rel).is_file()
-    except PathError:
-        return False
-
-
-def _tag_changes(spec: JobSpec) -> dict[str, str]:
-    """The fields a batch tag update sets: empty values mean "leave as is" and are dropped."""
-    unknown = sorted(set(spec.tags) - set(FIELDS))
-    if unknown:
-        raise JobError(f"unknown ComicInfo field: {', '.join(map(str, unknown))}")
-    tags = {name: str(value).strip() for name, value in spec.tags.items() if value and str(value).strip()}
-    if not tags:
-        raise JobError("a tag update needs at least one field with a value")
-    return tags

@@ -29,6 +29,7 @@ from comicmaintainer.archive.comicinfo import SCHEMA_ORDER, build_comicinfo, par
 from comicmaintainer.archive.detect import detect_format
 from comicmaintainer.archive.errors import CorruptArchive
 from comicmaintainer.archive.reader import read_archive
+from comicmaintainer.library.changes import FileChange
 from comicmaintainer.library.paths import resolve_inside
 from comicmaintainer.library.process import Context
 from comicmaintainer.library.store import Status
@@ -85,7 +86,7 @@ def apply_tag_changes(rel_path: str, changes: Mapping[str, str | None], ctx: Con
             return EditOutcome(rel_path, before, before, changed=False)
         action_id = _write(rel_path, path, info.comicinfo, new_xml, ctx)
         _remember(rel_path, path, info.content_id, ctx)
-    ctx.on_change({"path": rel_path, "change": "updated"})
+    ctx.on_change(FileChange.updated(rel_path))
     return EditOutcome(rel_path, before, after, changed=True, action_id=action_id)
 
 

@@ -25,6 +25,7 @@ from comicmaintainer.archive.errors import ArchiveError
 from comicmaintainer.archive.reader import ArchiveInfo, read_archive
 from comicmaintainer.config import Settings
 from comicmaintainer.domain.plan import FilePlan, Tags, plan_file, same_book_at
+from comicmaintainer.library.changes import FileChange, ignore_change
 from comicmaintainer.library.locks import PathLocks
 from comicmaintainer.library.paths import resolve_inside, to_rel
 from comicmaintainer.library.store import Status, Store
@@ -42,8 +43,8 @@ class Context:
     settings: Settings
     store: Store
     locks: PathLocks = field(default_factory=PathLocks)
-    # Receives a dict per changed file ({"path", "change", "old_path"?}); the server turns it into SSE.
-    on_change: Callable[[dict[str, Any]], None] = lambda change: None
+    # Hears every change to a file or folder; the server forwards each to live clients.
+    on_change: Callable[[FileChange], None] = ignore_change
     source: str = "cli"
 
 
@@ -115,7 +116,7 @@ def process(
             log.warning("%s: %s", rel, message)
             if not dry_run and resolve_inside(root, rel).exists():
                 ctx.store.mark(rel, status=Status.NEEDS_ATTENTION, error=message)
-                ctx.on_change({"path": rel, "change": "updated"})
+                ctx.on_change(FileChange.updated(rel))
             return Result(path=rel, outcome="failed", message=message, dry_run=dry_run)
 
 
@@ -310,7 +311,7 @@ def _carry_out(
             _put_back(change, target, ctx)
             raise
     _mark(ctx, change.target_rel, target, Status.PROCESSED, info)
-    ctx.on_change({"path": change.target_rel, "old_path": rel, "change": "renamed"})
+    ctx.on_change(FileChange.renamed(rel, change.target_rel))
     return change.target_rel, None
 
 
@@ -345,7 +346,7 @@ def _convert(rel: str, source: Path, target_rel: str, xml: bytes, info: ArchiveI
     ctx.store.delete_file(rel)
     # The CBZ holds the same pages, so its content id is the RAR's (archive tests hold it to that).
     _mark(ctx, target_rel, target, Status.PROCESSED, info)
-    ctx.on_change({"path": target_rel, "old_path": rel, "change": "renamed"})
+    ctx.on_change(FileChange.renamed(rel, target_rel))
     return target_rel, None
 
 
@@ -366,7 +367,7 @@ def _set_aside(rel: str, source: Path, taken_rel: str, info: ArchiveInfo, ctx: C
     moved = _move_to_duplicates(source, rel, ctx.settings.duplicate_dir)
     ctx.store.record_action("duplicate", rel, str(moved), None, None)
     ctx.store.delete_file(rel)
-    ctx.on_change({"path": rel, "change": "deleted"})
+    ctx.on_change(FileChange.deleted(rel))
     dup.update(moved_to=str(moved), message=f"duplicate of {taken_rel} ({kind}), moved to {moved}")
     log.info("%s: duplicate of %s (%s), moved to %s", rel, taken_rel, kind, moved)
     return dup
@@ -437,7 +438,7 @@ def _mark(
         duplicate_of=duplicate_of,
         manual_edit=False,
     )
-    ctx.on_change({"path": rel, "change": "processed" if status == Status.PROCESSED else "updated"})
+    ctx.on_change(FileChange.processed(rel) if status == Status.PROCESSED else FileChange.updated(rel))
 
 
 def _one_line(exc: BaseException) -> str:

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from comicmaintainer.archive.atomic import rename_no_replace
+from comicmaintainer.library.changes import FileChange
 from comicmaintainer.library.paths import resolve_inside
 from comicmaintainer.library.process import Context
 
@@ -48,5 +49,5 @@ def move_to_trash(rel_path: str, ctx: Context) -> Path:
             raise AlreadyInTrash(f"{rel_path} is already in this minute's trash; try again") from None
         ctx.store.record_action("delete", rel_path, str(target), None, None)
         ctx.store.delete_file(rel_path)
-    ctx.on_change({"path": rel_path, "change": "deleted"})
+    ctx.on_change(FileChange.deleted(rel_path))
     return target

@@ -12,6 +12,7 @@ from pathlib import Path
 from comicmaintainer.archive import cbz_write
 from comicmaintainer.archive.atomic import fingerprint, fsync_dir, rename_no_replace
 from comicmaintainer.archive.detect import detect_format
+from comicmaintainer.library.changes import FileChange
 from comicmaintainer.library.paths import resolve_inside
 from comicmaintainer.library.process import Context
 from comicmaintainer.library.store import Action, Status
@@ -60,7 +61,7 @@ def _undo_change(action: Action, old_path: str, new_path: str, ctx: Context) -> 
         _remember(ctx, old_path, target)
     undo_id = ctx.store.record_action("undo", new_path, old_path, action.new_xml, action.old_xml)
     ctx.store.set_action_state(action.id, "undone")
-    ctx.on_change({"path": old_path, "old_path": new_path, "change": "renamed"})
+    ctx.on_change(FileChange.renamed(new_path, old_path))
     return f"undone: {new_path} → {old_path} (recorded as action {undo_id})"
 
 
@@ -79,7 +80,7 @@ def _undo_move_out(action: Action, old_path: str, new_path: str, ctx: Context) -
         _remember(ctx, old_path, target)
     ctx.store.record_action("undo", str(moved), old_path, None, None)
     ctx.store.set_action_state(action.id, "undone")
-    ctx.on_change({"path": old_path, "change": "added"})
+    ctx.on_change(FileChange.added(old_path))
     return f"undone: {moved} moved back to {old_path}"
 
 

@@ -19,6 +19,7 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
@@ -38,6 +39,7 @@ from comicmaintainer.integrations.hub import Integrations
 from comicmaintainer.jobs.engine import JobEngine
 from comicmaintainer.jobs.events import EVENT_SOURCES, EventBus, FileChanged, SettingsChanged, WatcherStatus
 from comicmaintainer.jobs.model import JobSpec
+from comicmaintainer.library.changes import ChangeKind, FileChange
 from comicmaintainer.library.locks import LibraryPresence
 from comicmaintainer.library.process import Context
 from comicmaintainer.library.recovery import recover
@@ -269,22 +271,15 @@ def _also(first: Any, second: Any) -> Any:
     return both
 
 
-def _change_publisher(bus: EventBus, store: Store, ctx: Context) -> Any:
-    """The pipeline's change notes become `FileChanged` events carrying the row as the list shows it."""
+def _change_publisher(bus: EventBus, store: Store, ctx: Context) -> Callable[[FileChange], None]:
+    """The library's change records become `FileChanged` events carrying the row as the list shows it."""
 
-    def publish(change: dict[str, Any]) -> None:
-        path = change["path"]
-        row: FileRow | None = None if change["change"] == "deleted" else store.get_file(path)
+    def publish(change: FileChange) -> None:
+        row: FileRow | None = None
+        if change.kind not in (ChangeKind.DELETED, ChangeKind.FOLDER_RENAMED):  # a folder has no row
+            row = store.get_file(change.path)
         source = ctx.source if ctx.source in EVENT_SOURCES else "web"
-        bus.publish(
-            FileChanged(
-                path=path,
-                change=change["change"],
-                source=source,  # type: ignore[arg-type]
-                row=files_api.file_json(row) if row is not None else None,
-                old_path=change.get("old_path"),
-            )
-        )
+        bus.publish(FileChanged.of(change, source, files_api.file_json(row) if row is not None else None))  # type: ignore[arg-type]
 
     return publish
 

@@ -11,14 +11,24 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from comicmaintainer.archive.errors import ArchiveError
+from comicmaintainer.jobs.model import JobKind, JobSpec
 from comicmaintainer.library import edit, trash
 from comicmaintainer.library.process import Outcome, process, reconcile_preview
 from comicmaintainer.library.store import PER_PAGE_RANGE, FileQuery, FileRow, Status
 from comicmaintainer.web import thumbs
 from comicmaintainer.web.api import ERRORS, MAX_PATH, existing_file, service_of
+from comicmaintainer.web.api.jobs import JobOut, engine_call
 from comicmaintainer.web.app import ApiError
 
 router = APIRouter(prefix="/api", tags=["files"], responses=ERRORS)
+
+MAX_PREVIEW = 50  # files per preview: it runs inside the request (static/dialogs.js sends no more)
+# The job kind that runs each pipeline mode.
+MODE_KINDS: dict[str, JobKind] = {
+    "full": JobKind.PROCESS,
+    "rename": JobKind.RENAME,
+    "normalize": JobKind.NORMALIZE,
+}
 
 PathQuery = Annotated[str, Query(min_length=1, max_length=MAX_PATH, description="Relative to WATCHED_DIR")]
 PathField = Annotated[str, Field(min_length=1, max_length=MAX_PATH, description="Relative to WATCHED_DIR")]
@@ -98,7 +108,7 @@ class ResultOut(BaseModel):
 
 
 class PreviewIn(BaseModel):
-    paths: Annotated[list[PathField], Field(min_length=1, max_length=500)]
+    paths: Annotated[list[PathField], Field(min_length=1, max_length=MAX_PREVIEW)]
 
 
 class PreviewOut(BaseModel):
@@ -189,16 +199,28 @@ def _edit_call(call: Any) -> dict[str, Any]:
     return result
 
 
-@router.post("/files/process", response_model=ResultOut, summary="Process, rename or normalize one file now")
+@router.post(
+    "/files/process", response_model=JobOut, status_code=202, summary="Process, rename or normalize one file"
+)
 def process_file(request: Request, body: ProcessIn) -> dict[str, Any]:
+    """Starts a job of one item and answers it at once; the item's outcome is the job's
+    (`GET /api/jobs/{id}/items`, or `job_item` on the event stream). A request never waits for the
+    pipeline: one large archive, or a busy database, must not hold a web worker."""
     service = service_of(request)
     existing_file(service, body.path)
-    # force: a person chose this file, so it is opened even when already processed and unchanged.
-    return process(body.path, service.ctx, mode=body.mode, force=True).to_json()
+    # A person chose this file (scope "selected"), so it is opened even when processed and unchanged.
+    spec = JobSpec(MODE_KINDS[body.mode], "selected", (body.path,), source="web")
+    return engine_call(lambda: service.engine.submit(spec))
 
 
-@router.post("/preview", response_model=PreviewOut, summary="What processing would do (nothing is written)")
+@router.post(
+    "/preview",
+    response_model=PreviewOut,
+    summary=f"What processing would do (nothing is written), for at most {MAX_PREVIEW} files",
+)
 def preview(request: Request, body: PreviewIn) -> dict[str, Any]:
+    """Answered within the request: a dry run reads each archive but writes nothing, and the number
+    of files is bounded so that the answer stays quick."""
     service = service_of(request)
     for rel in body.paths:
         existing_file(service, rel)

@@ -67,7 +67,7 @@ class ItemsOut(BaseModel):
     items: list[ItemOut]
 
 
-def _call(action: Callable[[], T]) -> T:
+def engine_call(action: Callable[[], T]) -> T:
     try:
         return action()
     except NotFound as exc:
@@ -86,7 +86,7 @@ def submit(service: ApiService, body: JobIn) -> dict[str, Any]:
         resolve(service, rel)  # 400 for any path outside the library, before anything is stored
     tags = {key: value or "" for key, value in body.tags.items()}
     spec = JobSpec(body.kind, body.scope, tuple(body.paths), tags, "web")
-    return _call(lambda: service.engine.submit(spec))
+    return engine_call(lambda: service.engine.submit(spec))
 
 
 @router.post("", response_model=JobOut, status_code=201, summary="Start a job")
@@ -103,7 +103,7 @@ def list_jobs(
 
 @router.get("/{job_id}", response_model=JobOut, summary="One job")
 def get_job(request: Request, job_id: JobId) -> dict[str, Any]:
-    return _call(lambda: service_of(request).engine.get(job_id))
+    return engine_call(lambda: service_of(request).engine.get(job_id))
 
 
 @router.get("/{job_id}/items", response_model=ItemsOut, summary="A job's items in queue order")
@@ -113,20 +113,21 @@ def job_items(
     status: ItemStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=100_000)] = 500,
 ) -> dict[str, Any]:
-    return {"items": _call(lambda: service_of(request).engine.items(job_id, status=status, limit=limit))}
+    engine = service_of(request).engine
+    return {"items": engine_call(lambda: engine.items(job_id, status=status, limit=limit))}
 
 
 @router.post("/{job_id}/cancel", response_model=JobOut, summary="Cancel: queued items never run")
 def cancel_job(request: Request, job_id: JobId) -> dict[str, Any]:
-    return _call(lambda: service_of(request).engine.cancel(job_id))
+    return engine_call(lambda: service_of(request).engine.cancel(job_id))
 
 
 @router.post("/{job_id}/retry", response_model=JobOut, status_code=201, summary="Re-run the failed items")
 def retry_job(request: Request, job_id: JobId) -> dict[str, Any]:
-    return _call(lambda: service_of(request).engine.retry(job_id))
+    return engine_call(lambda: service_of(request).engine.retry(job_id))
 
 
 @router.delete("/{job_id}", status_code=204, response_class=Response, summary="Delete a finished job")
 def delete_job(request: Request, job_id: JobId) -> Response:
-    _call(lambda: service_of(request).engine.delete(job_id))
+    engine_call(lambda: service_of(request).engine.delete(job_id))
     return Response(status_code=204)

@@ -33,17 +33,28 @@ async function startJob(jobs, body) {
   }
 }
 
+// Run `then` once, when the job `id` has finished (the jobs panel announces every end it sees).
+function afterJob(id, then) {
+  const onEnd = (ev) => {
+    if (ev.detail.id !== id) return;
+    document.removeEventListener("cm:job-finished", onEnd);
+    then();
+  };
+  document.addEventListener("cm:job-finished", onEnd);
+}
+
 function fileActions(library, jobs) {
   return async (act, file) => {
     if (act in MODES) {
+      // The server answers with a job of one item: the jobs panel follows it and announces its end,
+      // and then the list is drawn again (the file may have a new name, or have been set aside).
       try {
-        const r = await post("/api/files/process", { path: file.path, mode: MODES[act] });
-        const moved = r.new_path && r.new_path !== file.path ? ` → ${r.new_path}` : "";
-        toast(`${file.name}: ${r.outcome}${moved}${r.message ? ` (${r.message})` : ""}`, r.outcome === "failed" ? "error" : "info");
+        const job = await post("/api/files/process", { path: file.path, mode: MODES[act] });
+        afterJob(job.id, () => library.load());
+        jobs.started(job);
       } catch (err) {
         toast(err.message, "error");
       }
-      library.load();
     } else if (act === "preview") {
       openPreview([file.path], (paths) => startJob(jobs, { kind: "process", scope: "selected", paths }));
     } else if (act === "tags") {
@@ -77,7 +88,8 @@ function streamHandlers(library, jobs) {
   return {
     job_updated: (d) => jobs.onJobUpdated(d),
     job_item: (d) => jobs.onJobItem(d),
-    file_changed: (d) => library.onFileChanged(d),
+    // A renamed folder moves every row under it: the list is fetched again rather than patched.
+    file_changed: (d) => (d.change === "folder_renamed" ? library.load() : library.onFileChanged(d)),
     watcher_status: (d) => {
       $("#watcher-state").textContent = `Watcher: ${d.state}`;
     },

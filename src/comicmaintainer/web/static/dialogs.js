@@ -18,6 +18,7 @@ const TAG_GROUPS = [
   ["Cast and places", ["Characters", "Teams", "Locations", "MainCharacterOrTeam"]],
   ["Scan and review", ["ScanInformation", "Review", "CommunityRating"]],
 ];
+const MAX_PREVIEW = 50; // the server's bound (web/api/files.py MAX_PREVIEW)
 const LONG_FIELDS = new Set(["summary", "notes", "review"]);
 export const BATCH_FIELDS = ["Series", "Publisher", "Year", "Writer", "Volume", "Genre", "Penciller", "LanguageISO"];
 
@@ -171,8 +172,12 @@ export async function openPreview(paths, apply) {
   showModal($("#dlg-preview"));
   $("#preview-apply").disabled = true;
   try {
-    const { items } = await post("/api/preview", { paths });
-    body.innerHTML = `<table class="data"><caption class="sr-only">Planned changes</caption>
+    // The preview runs inside the request, so the server takes at most MAX_PREVIEW files; Apply
+    // still processes every selected file, as a job.
+    const { items } = await post("/api/preview", { paths: paths.slice(0, MAX_PREVIEW) });
+    const n = paths.length;
+    const more = n > MAX_PREVIEW ? `<p class="muted">The first ${MAX_PREVIEW} of ${n} files; Apply processes all ${n}.</p>` : "";
+    body.innerHTML = `${more}<table class="data"><caption class="sr-only">Planned changes</caption>
 <thead><tr><th scope="col">Current name</th><th scope="col">New name</th><th scope="col">Tag changes</th><th scope="col">Outcome</th></tr></thead>
 <tbody>${items.map(previewRow).join("")}</tbody></table>`;
     $("#preview-apply").disabled = false;
