@@ -46,6 +46,7 @@ from comicmaintainer.library.edit import FIELDS, apply_tag_changes
 from comicmaintainer.library.paths import PathError, resolve_inside
 from comicmaintainer.library.process import Context, Stage, process
 from comicmaintainer.library.store import JobItemRow, JobRow, JobStore, NewJob
+from comicmaintainer.metadata.job import run_match_item
 
 log = logging.getLogger("comicmaintainer.jobs")
 
@@ -427,6 +428,8 @@ class JobEngine:
         earlier = item.attempts > 1 and self._earlier_change(item.path, live.row.created_at)
         if live.row.kind == "tag_update":
             result = self._edit(item, rel, live)
+        elif live.row.kind == "match":  # series metadata: metadata/job.py does the work
+            result = run_match_item(rel, self._ctx, _bound_stage(self, item, live))
         else:
             force = live.row.scope == "selected" and live.row.source != "watcher"  # a person chose the file
             mode = PROCESS_MODES[live.row.kind]

@@ -13,11 +13,11 @@ from typing import Any, Literal
 
 from comicmaintainer.library.store import JobItemRow, JobRow
 
-JobKind = Literal["process", "rename", "normalize", "tag_update"]
+JobKind = Literal["process", "rename", "normalize", "tag_update", "match"]
 Scope = Literal["all", "selected", "unprocessed"]
 Source = Literal["web", "watcher", "cli"]
 
-JOB_KINDS: tuple[str, ...] = ("process", "rename", "normalize", "tag_update")
+JOB_KINDS: tuple[str, ...] = ("process", "rename", "normalize", "tag_update", "match")
 SCOPES: tuple[str, ...] = ("all", "selected", "unprocessed")
 SOURCES: tuple[str, ...] = ("web", "watcher", "cli")
 # "failed": the job ran to its end but at least one item failed (retry re-runs those).
