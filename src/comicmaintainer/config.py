@@ -311,7 +311,8 @@ def _check_metadata(checked: Mapping[str, Any], where: str) -> None:
         if url is not None and not url.startswith(("http://", "https://")):
             raise ConfigError(f"{where}{name}_url must start with http:// or https://, got {_show(url)}")
     if checked.get("metadata_kind", "manga") not in ("manga", "comics"):
-        raise ConfigError(f"{where}metadata_kind must be manga or comics, got {_show(checked['metadata_kind'])}")
+        shown = _show(checked["metadata_kind"])
+        raise ConfigError(f"{where}metadata_kind must be manga or comics, got {shown}")
 
 
 def _coerce(name: str, spec: KeySpec, raw: object) -> Any:

@@ -16,14 +16,39 @@ SOURCES = ("anilist", "mangadex", "mangaupdates", "metron", "comicvine")
 
 def catalogue() -> list[Series]:
     return [
-        Series(1, "Berserk", 1989, 374, summary="A lone swordsman.", genres=("Action", "Fantasy"),
-               writer="Kentaro Miura", artist="Kentaro Miura", alt="Beruseruku"),
-        Series(2, "Berserk of Gluttony", 2017, 60, genres=("Fantasy",), writer="Isshiki Ichika", artist="Takino Daisuke"),
+        Series(
+            1,
+            "Berserk",
+            1989,
+            374,
+            summary="A lone swordsman.",
+            genres=("Action", "Fantasy"),
+            writer="Kentaro Miura",
+            artist="Kentaro Miura",
+            alt="Beruseruku",
+        ),
+        Series(
+            2,
+            "Berserk of Gluttony",
+            2017,
+            60,
+            genres=("Fantasy",),
+            writer="Isshiki Ichika",
+            artist="Takino Daisuke",
+        ),
         Series(3, "Monster", 1994, 162, writer="Naoki Urasawa", artist="Naoki Urasawa"),
         Series(4, "Monster", 2012, 30, writer="Someone Else", artist="Other Artist", country="KR"),
-        Series(5, "Saga", 2012, 66, writer="Brian K. Vaughan", artist="Fiona Staples", publisher="Image",
-               country="US"),
-    ]  # fmt: skip
+        Series(
+            5,
+            "Saga",
+            2012,
+            66,
+            writer="Brian K. Vaughan",
+            artist="Fiona Staples",
+            publisher="Image",
+            country="US",
+        ),
+    ]
 
 
 @pytest.fixture

@@ -89,49 +89,78 @@ class Fake:
 
 def anilist_media(s: Series) -> dict[str, Any]:
     return {
-        "id": s.id, "siteUrl": f"https://anilist.co/manga/{s.id}", "format": "MANGA",
-        "countryOfOrigin": s.country, "isAdult": False, "chapters": s.count, "volumes": None,
-        "description": f"<p>{s.summary}</p><br>", "genres": list(s.genres),
-        "title": {"romaji": s.alt or s.title, "english": s.title, "native": None}, "synonyms": [],
-        "startDate": {"year": s.year}, "coverImage": {"large": f"https://img.example/{s.id}.jpg"},
+        "id": s.id,
+        "siteUrl": f"https://anilist.co/manga/{s.id}",
+        "format": "MANGA",
+        "countryOfOrigin": s.country,
+        "isAdult": False,
+        "chapters": s.count,
+        "volumes": None,
+        "description": f"<p>{s.summary}</p><br>",
+        "genres": list(s.genres),
+        "title": {"romaji": s.alt or s.title, "english": s.title, "native": None},
+        "synonyms": [],
+        "startDate": {"year": s.year},
+        "coverImage": {"large": f"https://img.example/{s.id}.jpg"},
         "tags": [{"name": "Revenge", "rank": 80, "isMediaSpoiler": False}],
-        "staff": {"edges": [{"role": "Story", "node": {"name": {"full": s.writer}}},
-                            {"role": "Art", "node": {"name": {"full": s.artist}}}]},
-    }  # fmt: skip
+        "staff": {
+            "edges": [
+                {"role": "Story", "node": {"name": {"full": s.writer}}},
+                {"role": "Art", "node": {"name": {"full": s.artist}}},
+            ]
+        },
+    }
 
 
 def mangadex_manga(s: Series) -> dict[str, Any]:
     return {
-        "id": s.uuid, "type": "manga",
+        "id": s.uuid,
+        "type": "manga",
         "attributes": {
-            "title": {"en": s.title}, "altTitles": [{"ja-ro": s.alt}] if s.alt else [],
-            "description": {"en": s.summary}, "originalLanguage": {"JP": "ja", "KR": "ko"}.get(s.country, "en"),
-            "lastVolume": "", "lastChapter": str(s.count), "year": s.year, "contentRating": "safe",
+            "title": {"en": s.title},
+            "altTitles": [{"ja-ro": s.alt}] if s.alt else [],
+            "description": {"en": s.summary},
+            "originalLanguage": {"JP": "ja", "KR": "ko"}.get(s.country, "en"),
+            "lastVolume": "",
+            "lastChapter": str(s.count),
+            "year": s.year,
+            "contentRating": "safe",
             "status": "completed",
-            "tags": [{"id": f"t{i}", "type": "tag", "attributes": {"name": {"en": g}, "group": "genre"}}
-                     for i, g in enumerate(s.genres)],
+            "tags": [
+                {"id": f"t{i}", "type": "tag", "attributes": {"name": {"en": g}, "group": "genre"}}
+                for i, g in enumerate(s.genres)
+            ],
         },
         "relationships": [
             {"id": "a1", "type": "author", "attributes": {"name": s.writer}},
             {"id": "a2", "type": "artist", "attributes": {"name": s.artist}},
             {"id": "c1", "type": "cover_art", "attributes": {"fileName": "cover.jpg"}},
         ],
-    }  # fmt: skip
+    }
 
 
 def mangaupdates_record(s: Series, full: bool) -> dict[str, Any]:
     base = {
-        "series_id": s.id, "title": s.title, "url": f"https://www.mangaupdates.com/series/{s.id}",
-        "description": s.summary, "image": {"url": {"original": "https://img.example/o.jpg", "thumb": "https://img.example/t.jpg"}},
-        "type": "Manga" if s.country == "JP" else "Manhwa", "year": str(s.year),
-        "genres": [{"genre": g} for g in s.genres], "bayesian_rating": 8.1,
-    }  # fmt: skip
+        "series_id": s.id,
+        "title": s.title,
+        "url": f"https://www.mangaupdates.com/series/{s.id}",
+        "description": s.summary,
+        "image": {"url": {"original": "https://img.example/o.jpg", "thumb": "https://img.example/t.jpg"}},
+        "type": "Manga" if s.country == "JP" else "Manhwa",
+        "year": str(s.year),
+        "genres": [{"genre": g} for g in s.genres],
+        "bayesian_rating": 8.1,
+    }
     if full:
-        base.update({
-            "associated": [{"title": s.alt}] if s.alt else [], "latest_chapter": s.count,
-            "authors": [{"name": s.writer, "type": "Author"}, {"name": s.artist, "type": "Artist"}],
-            "publishers": [{"publisher_name": s.publisher, "type": "Original"}], "categories": [],
-        })  # fmt: skip
+        base.update(
+            {
+                "associated": [{"title": s.alt}] if s.alt else [],
+                "latest_chapter": s.count,
+                "authors": [{"name": s.writer, "type": "Author"}, {"name": s.artist, "type": "Artist"}],
+                "publishers": [{"publisher_name": s.publisher, "type": "Original"}],
+                "categories": [],
+            }
+        )
     return base
 
 
@@ -144,19 +173,37 @@ def metron_series(s: Series, full: bool) -> dict[str, Any]:
             "issue_count": s.count,
             "volume": 1,
         }
-    return {"id": s.id, "name": s.title, "year_began": s.year, "issue_count": s.count, "desc": s.summary,
-            "publisher": {"id": 1, "name": s.publisher}, "genres": [{"id": 1, "name": g} for g in s.genres],
-            "resource_url": f"https://metron.cloud/series/{s.id}/", "associated": []}  # fmt: skip
+    return {
+        "id": s.id,
+        "name": s.title,
+        "year_began": s.year,
+        "issue_count": s.count,
+        "desc": s.summary,
+        "publisher": {"id": 1, "name": s.publisher},
+        "genres": [{"id": 1, "name": g} for g in s.genres],
+        "resource_url": f"https://metron.cloud/series/{s.id}/",
+        "associated": [],
+    }
 
 
 def comicvine_volume(s: Series) -> dict[str, Any]:
-    return {"id": s.id, "name": s.title, "aliases": s.alt or None, "start_year": str(s.year),
-            "count_of_issues": s.count, "publisher": {"id": 10, "name": s.publisher}, "deck": None,
-            "description": f"<p>{s.summary}</p>", "image": {"small_url": f"https://img.example/{s.id}.jpg"},
-            "site_detail_url": f"https://comicvine.gamespot.com/x/4050-{s.id}/"}  # fmt: skip
+    return {
+        "id": s.id,
+        "name": s.title,
+        "aliases": s.alt or None,
+        "start_year": str(s.year),
+        "count_of_issues": s.count,
+        "publisher": {"id": 10, "name": s.publisher},
+        "deck": None,
+        "description": f"<p>{s.summary}</p>",
+        "image": {"small_url": f"https://img.example/{s.id}.jpg"},
+        "site_detail_url": f"https://comicvine.gamespot.com/x/4050-{s.id}/",
+    }
 
 
-def answer(fake: Fake, method: str, path: str, query: dict[str, list[str]], body: Any, headers: Any) -> tuple[int, Any]:  # fmt: skip
+def answer(
+    fake: Fake, method: str, path: str, query: dict[str, list[str]], body: Any, headers: Any
+) -> tuple[int, Any]:
     """The status and JSON body the source would send."""
     if fake.source == "anilist":
         variables = body.get("variables") or {}
@@ -171,7 +218,14 @@ def answer(fake: Fake, method: str, path: str, query: dict[str, list[str]], body
     if fake.source == "mangadex":
         if path.rstrip("/") == "/manga":
             data = [mangadex_manga(s) for s in fake.found(query.get("title", [""])[0])]
-            return 200, {"result": "ok", "response": "collection", "data": data, "limit": 10, "offset": 0, "total": len(data)}  # fmt: skip
+            return 200, {
+                "result": "ok",
+                "response": "collection",
+                "data": data,
+                "limit": 10,
+                "offset": 0,
+                "total": len(data),
+            }
         found = fake.by_id(path.rsplit("/", 1)[-1])
         if found is None:
             return 404, {
@@ -201,12 +255,24 @@ def answer(fake: Fake, method: str, path: str, query: dict[str, list[str]], body
         found = fake.by_id(path.rstrip("/").rsplit("/", 1)[-1])
         return (200, metron_series(found, True)) if found else (404, {"detail": "Not found."})
     if query.get("api_key", [""])[0] != GOOD_KEY:
-        return 401, {"error": "Invalid API Key", "limit": 0, "offset": 0, "number_of_page_results": 0,
-                     "number_of_total_results": 0, "status_code": 100, "results": []}  # fmt: skip
+        return 401, {
+            "error": "Invalid API Key",
+            "limit": 0,
+            "offset": 0,
+            "number_of_page_results": 0,
+            "number_of_total_results": 0,
+            "status_code": 100,
+            "results": [],
+        }
     ok = {"error": "OK", "limit": 10, "offset": 0, "status_code": 1}
     if path.rstrip("/") == "/api/search":
         results = [comicvine_volume(s) for s in fake.found(query.get("query", [""])[0])]
-        return 200, {**ok, "number_of_page_results": len(results), "number_of_total_results": len(results), "results": results}  # fmt: skip
+        return 200, {
+            **ok,
+            "number_of_page_results": len(results),
+            "number_of_total_results": len(results),
+            "results": results,
+        }
     found = fake.by_id(path.rstrip("/").rsplit("-", 1)[-1])
     if found is None:
         return 404, {"error": "Object Not Found", "status_code": 101, "results": []}
@@ -240,8 +306,11 @@ def _handler(fake: Fake) -> type[BaseHTTPRequestHandler]:
             if fake.fault == "hang":
                 time.sleep(fake.hang_for)
                 return True
-            status, headers = {"429": (429, {"Retry-After": fake.retry_after}), "down": (503, {}),
-                               "refuse": (401, {})}[fake.fault or ""]  # fmt: skip
+            status, headers = {
+                "429": (429, {"Retry-After": fake.retry_after}),
+                "down": (503, {}),
+                "refuse": (401, {}),
+            }[fake.fault or ""]
             self._send(status, {"errors": [{"message": "fault", "status": status}]}, headers)
             return True
 

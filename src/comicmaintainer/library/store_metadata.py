@@ -49,8 +49,10 @@ class MetadataStore:
         return _match(rows[0]) if rows else None
 
     def matches(self, status: str | None = None, limit: int = 1000) -> list[SeriesMatch]:
-        where, params = ("WHERE status = ?", (status, limit)) if status else ("", (limit,))
-        rows = self._store._read(f"SELECT * FROM series_matches {where} ORDER BY folder LIMIT ?", params)
+        rows = self._store._read(
+            "SELECT * FROM series_matches WHERE ? IS NULL OR status = ? ORDER BY folder LIMIT ?",
+            (status, status, limit),
+        )
         return [_match(row) for row in rows]
 
     def save_match(self, match: SeriesMatch) -> None:

@@ -67,7 +67,16 @@ class AniList:
 def to_record(media: dict[str, Any]) -> SeriesRecord:
     title = media.get("title") or {}
     main = one_of(title.get("english"), title.get("romaji"), title.get("native")) or str(media["id"])
-    alt = tuple(t for t in (title.get("romaji"), title.get("english"), title.get("native"), *(media.get("synonyms") or [])) if t and t != main)  # fmt: skip
+    alt = tuple(
+        t
+        for t in (
+            title.get("romaji"),
+            title.get("english"),
+            title.get("native"),
+            *(media.get("synonyms") or []),
+        )
+        if t and t != main
+    )
     writers, artists = _staff(media)
     country = media.get("countryOfOrigin")
     return SeriesRecord(

@@ -46,7 +46,9 @@ def edited_by_hand(rel: str, service: MetadataService) -> set[str]:
     return fields
 
 
-def write_match(rel: str, match: SeriesMatch, ctx: Context, service: MetadataService, *, dry_run: bool = False) -> dict[str, Any]:  # fmt: skip
+def write_match(
+    rel: str, match: SeriesMatch, ctx: Context, service: MetadataService, *, dry_run: bool = False
+) -> dict[str, Any]:
     """Write the match's fields into one chapter; the pipeline's Result shape (``to_json``)."""
     record = SeriesRecord.from_json(match.record or {})
     wanted = ranking.fields_for(record)
@@ -81,9 +83,14 @@ def write_match(rel: str, match: SeriesMatch, ctx: Context, service: MetadataSer
 
 
 def match_item(
-    rel: str, ctx: Context, service: MetadataService, *, on_stage: Callable[[Stage], None] = lambda s: None,
-    dry_run: bool = False, source: str | None = None,
-) -> dict[str, Any]:  # fmt: skip
+    rel: str,
+    ctx: Context,
+    service: MetadataService,
+    *,
+    on_stage: Callable[[Stage], None] = lambda s: None,
+    dry_run: bool = False,
+    source: str | None = None,
+) -> dict[str, Any]:
     """One ``match`` job item (a chapter): its folder's match, then the fields written into it."""
     folder = folder_of(rel)
     if folder is None:
@@ -124,14 +131,34 @@ def _remember(rel: str, path: Any, content_id: str, ctx: Context) -> None:
     row = ctx.store.get_file(rel)
     fp = fingerprint(path)
     ctx.store.mark(
-        rel, status=row.status if row else Status.UNPROCESSED, error=row.error if row else None,
-        duplicate_of=row.duplicate_of if row else None, size=fp.size, mtime_ns=fp.mtime_ns, inode=fp.inode,
-        content_id=content_id, manual_edit=row.manual_edit if row else False,
-    )  # fmt: skip
+        rel,
+        status=row.status if row else Status.UNPROCESSED,
+        error=row.error if row else None,
+        duplicate_of=row.duplicate_of if row else None,
+        size=fp.size,
+        mtime_ns=fp.mtime_ns,
+        inode=fp.inode,
+        content_id=content_id,
+        manual_edit=row.manual_edit if row else False,
+    )
 
 
 def _result(
-    rel: str, outcome: str, before: dict[str, Any], after: dict[str, Any], message: str | None, *, dry_run: bool = False
-) -> dict[str, Any]:  # fmt: skip
-    return {"path": rel, "outcome": outcome, "new_path": None, "tags_before": before, "tags_after": after,
-            "message": message, "action_id": None, "dry_run": dry_run}  # fmt: skip
+    rel: str,
+    outcome: str,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    message: str | None,
+    *,
+    dry_run: bool = False,
+) -> dict[str, Any]:
+    return {
+        "path": rel,
+        "outcome": outcome,
+        "new_path": None,
+        "tags_before": before,
+        "tags_after": after,
+        "message": message,
+        "action_id": None,
+        "dry_run": dry_run,
+    }

@@ -19,7 +19,12 @@ SITE = "https://mangadex.org/title/"
 COVERS = "https://uploads.mangadex.org/covers/"
 _INCLUDES = ["author", "artist", "cover_art"]
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
-_RATINGS = {"safe": "Everyone", "suggestive": "Teen", "erotica": "Mature 17+", "pornographic": "Adults Only 18+"}  # fmt: skip
+_RATINGS = {
+    "safe": "Everyone",
+    "suggestive": "Teen",
+    "erotica": "Mature 17+",
+    "pornographic": "Adults Only 18+",
+}
 
 
 class MangaDex:

@@ -49,7 +49,13 @@ def title_similarity(name: str, record: SeriesRecord) -> float:
 def score(hints: SeriesHints, record: SeriesRecord) -> float:
     value = title_similarity(hints.name, record)
     if hints.year and record.year:
-        value += YEAR_BONUS if hints.year == record.year else -YEAR_PENALTY if abs(hints.year - record.year) > 1 else 0  # fmt: skip
+        value += (
+            YEAR_BONUS
+            if hints.year == record.year
+            else -YEAR_PENALTY
+            if abs(hints.year - record.year) > 1
+            else 0
+        )
     if hints.chapters and record.count and record.count < hints.chapters:
         value -= COUNT_PENALTY  # the source knows fewer chapters than the folder holds
     return max(0.0, min(100.0, value))
@@ -92,6 +98,15 @@ def fields_for(record: SeriesRecord) -> dict[str, str]:
     return {name: value for name, value in values.items() if value}
 
 
+def _same(a: str, b: str) -> bool:
+    """Equal as ComicInfo keeps them: comicapi writes lists as "A,B" and may change spacing or case."""
+
+    def norm(text: str) -> str:
+        return re.sub(r"\s*,\s*", ",", " ".join(text.split())).casefold()
+
+    return norm(a) == norm(b)
+
+
 def changes(
     current: Mapping[str, str | None],
     wanted: Mapping[str, str],
@@ -108,7 +123,7 @@ def changes(
             continue
         now = current.get(name)
         empty = now is None or now.strip().casefold() in _EMPTY_WORDS
-        if now == value or (not empty and not overwrite):
+        if (now is not None and _same(now, value)) or (not empty and not overwrite):
             continue
         out[name] = value
     return out

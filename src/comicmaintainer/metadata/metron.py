@@ -48,8 +48,15 @@ def _listed(item: dict[str, Any]) -> SeriesRecord:
     """A list entry's ``series`` is the display name, "Name (Year)"; the name alone ranks better."""
     shown = str(item.get("series") or item["id"])
     title = re.sub(r"\s*\(\d{4}\)\s*$", "", shown)
-    return SeriesRecord(NAME, str(item["id"]), title, year=item.get("year_began"), count=item.get("issue_count"),
-                        web=f"{SITE}{item['id']}/", manga="No")  # fmt: skip
+    return SeriesRecord(
+        NAME,
+        str(item["id"]),
+        title,
+        year=item.get("year_began"),
+        count=item.get("issue_count"),
+        web=f"{SITE}{item['id']}/",
+        manga="No",
+    )
 
 
 def to_record(data: dict[str, Any]) -> SeriesRecord:
