@@ -22,7 +22,7 @@ from typing import Any, Protocol
 import uvicorn
 from fastapi import FastAPI
 
-from comicmaintainer.config import ConfigError, Settings, save_config, validate_startup
+from comicmaintainer.config import SECRET_KEYS, ConfigError, Settings, save_config, validate_startup
 from comicmaintainer.jobs.engine import JobEngine
 from comicmaintainer.jobs.events import EVENT_SOURCES, EventBus, FileChanged, SettingsChanged, WatcherStatus
 from comicmaintainer.jobs.model import JobSpec
@@ -97,7 +97,9 @@ class Service:
             self.ctx.settings = new
         if "watcher_enabled" in changes and hasattr(self.watcher, "set_enabled"):
             self.watcher.set_enabled(bool(changes["watcher_enabled"]))  # type: ignore[union-attr]
-        self.bus.publish(SettingsChanged(changes=dict(changes)))
+        # A secret (a source's key or login) goes on the bus only as "set", never as its value.
+        shown = {key: "(set)" if key in SECRET_KEYS and value else value for key, value in changes.items()}
+        self.bus.publish(SettingsChanged(changes=shown))
         return new
 
 

@@ -63,6 +63,6 @@ def existing_file(service: Service, rel: str) -> Path:
 
 
 def routers() -> list[APIRouter]:
-    from comicmaintainer.web.api import files, jobs, settings, tools
+    from comicmaintainer.web.api import files, jobs, metadata, settings, tools
 
-    return [files.router, jobs.router, settings.router, tools.router]
+    return [files.router, jobs.router, settings.router, tools.router, metadata.router]
