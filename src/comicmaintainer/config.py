@@ -72,7 +72,7 @@ class Settings:
     metron_password: str = ""
     comicvine_enabled: bool = False
     comicvine_url: str = "https://comicvine.gamespot.com/api"
-    comicvine_per_minute: float = 30.0
+    comicvine_per_minute: float = 3.0
     comicvine_api_key: str = ""
 
     @property

@@ -3,7 +3,7 @@ returns volumes (ComicVine's name for a series) with publisher, year, issue coun
 
 The API key travels as the ``api_key`` query parameter (http.SourceHttp adds it at send time and
 keeps it out of the cache key and every message). Published limit: 200 requests per resource an
-hour, and no bursts ("velocity detection"); we default to well under one a second.
+hour, and no bursts ("velocity detection"); we default to three a minute.
 """
 
 from __future__ import annotations
