@@ -39,6 +39,11 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 GOOD_KEY = "cv-secret-key-123"
+# A 1×1 PNG, the cover of every fake series.
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
+    "0000000d49444154789c6360f8cf00000301010018dd8db00000000049454e44ae426082"
+)
 LOGIN = ("reader", "metron-secret-pw")
 
 
@@ -73,6 +78,11 @@ class Fake:
     hang_for: float = 2.0
     requests: list[tuple[float, str, str]] = field(default_factory=list)  # (time, method, path+query)
     port: int = 0
+
+    @property
+    def images(self) -> str:
+        """Where the covers in this fake's answers point: the fake itself."""
+        return f"http://127.0.0.1:{self.port}/img"
 
     @property
     def url(self) -> str:
@@ -299,8 +309,18 @@ def _handler(fake: Fake) -> type[BaseHTTPRequestHandler]:
                 if self._fault():
                     return
             parts = urlsplit(self.path)
+            if parts.path.startswith("/img/"):
+                self._image()
+                return
             status, data = answer(fake, method, parts.path, parse_qs(parts.query), body, self.headers)
-            self._send(status, data)
+            self._send(status, json.loads(json.dumps(data).replace("https://img.example", fake.images)))
+
+        def _image(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", str(len(PNG)))
+            self.end_headers()
+            self.wfile.write(PNG)
 
         def _fault(self) -> bool:
             if fake.fault == "hang":

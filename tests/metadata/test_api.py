@@ -105,3 +105,16 @@ def test_secrets_are_write_only(api: httpx.Client, service: Service) -> None:
     assert (
         too_fast.status_code == 400 and "anilist_per_minute must be a number from 0.1 to 90" in too_fast.text
     )
+
+
+def test_a_candidates_cover_comes_through_this_server_once(api: httpx.Client, fakes: dict[str, Fake]) -> None:
+    found = api.post("/api/metadata/series/search", json={"folder": "Monster", "source": "anilist"}).json()
+    first = found["candidates"][0]
+    params = {"folder": "Monster", "source": "anilist", "id": first["id"]}
+    image = api.get("/api/metadata/cover", params=params)
+    assert image.status_code == 200 and image.headers["content-type"] == "image/png"
+    fetched = [r for r in fakes["anilist"].requests if r[2].startswith("/img/")]
+    assert api.get("/api/metadata/cover", params=params).content == image.content
+    assert [r for r in fakes["anilist"].requests if r[2].startswith("/img/")] == fetched  # cached
+    unknown = api.get("/api/metadata/cover", params={**params, "id": "999"})
+    assert unknown.status_code == 404  # only covers of candidates shown: no open proxy

@@ -151,4 +151,5 @@ def test_requests_are_paced_at_the_rate_limit() -> None:
         for name in ("Berserk", "Monster", "Saga"):
             dex.search(name)
         times = [t for t, *_ in fake.requests]
-    assert all(b - a >= 0.19 for a, b in zip(times, times[1:], strict=False))
+    # Unpaced, they would arrive a millisecond apart; paced, 0.2 s (less the jitter of arrival).
+    assert all(b - a >= 0.15 for a, b in zip(times, times[1:], strict=False))

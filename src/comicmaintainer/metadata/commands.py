@@ -68,7 +68,8 @@ def match_folder(
         except ValueError as exc:
             raise MatchError(str(exc)) from None
     results = [
-        match_item(rel, ctx, service, dry_run=dry_run, source=source) for rel in chapters_of(ctx.settings, folder)
+        match_item(rel, ctx, service, dry_run=dry_run, source=source)
+        for rel in chapters_of(ctx.settings, folder)
     ]
     stored = service.data.get_match(folder)
     return {"folder": folder, "match": stored.to_json() if stored else None, "chapters": results,

@@ -46,6 +46,7 @@ class MetadataService:
         self._lock = threading.Lock()
         self._folder_locks: dict[str, threading.Lock] = {}
         self._failures: dict[str, tuple[float, str]] = {}
+        self._searched: dict[str, list[Candidate]] = {}  # folder -> the last search a person ran
 
     def close(self) -> None:
         for client in self._clients.values():
@@ -105,7 +106,18 @@ class MetadataService:
         found: list[Candidate] = []
         for name in names:
             found += ranking.rank(hints, self.client(name).search(hints.name))
-        return sorted(found, key=lambda c: c.score, reverse=True)
+        found.sort(key=lambda c: c.score, reverse=True)
+        self._searched[folder] = found
+        return found
+
+    def cover_url(self, folder: str, source: str, source_id: str) -> str | None:
+        """The cover address of a candidate this folder was shown (stored or just searched), if any."""
+        stored = self.data.get_match(folder)
+        shown = [c.record.to_json() for c in self._searched.get(folder, [])]
+        if stored is not None:
+            shown += [*stored.candidates, *([stored.record] if stored.record else [])]
+        found = next((c for c in shown if c.get("source") == source and str(c.get("id")) == source_id), None)
+        return found.get("cover_url") if found else None
 
     def pin(self, folder: str, source: str, id_or_url: str) -> SeriesMatch:
         """A person's choice: stored as a pin, never replaced by a search until cleared."""

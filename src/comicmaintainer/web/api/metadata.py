@@ -9,12 +9,14 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from comicmaintainer.config import METADATA_KEYS, SECRET_KEYS, ConfigError, Settings
 from comicmaintainer.jobs.engine import JobError
 from comicmaintainer.jobs.model import JobSpec
 from comicmaintainer.metadata.commands import MatchError, chapters_of, source_of
+from comicmaintainer.metadata.covers import cover
 from comicmaintainer.metadata.job import service_for
 from comicmaintainer.metadata.model import SourceError
 from comicmaintainer.metadata.service import MetadataService
@@ -104,6 +106,24 @@ def series_detail(
     request: Request, folder: Annotated[str, Query(min_length=1, max_length=MAX_PATH)]
 ) -> dict[str, Any]:
     return _series(_metadata(request), _folder(request, folder))
+
+
+@router.get("/cover", response_class=FileResponse, summary="A candidate's cover, through this server")
+def candidate_cover(
+    request: Request,
+    folder: Annotated[str, Query(min_length=1, max_length=MAX_PATH)],
+    source: SourceName,
+    id: Annotated[str, Query(min_length=1, max_length=200)],
+) -> FileResponse:
+    meta = _metadata(request)
+    url = meta.cover_url(_folder(request, folder), source, id)
+    if not url:
+        raise ApiError(404, "not_found", f"no cover known for {source} {id} in {folder}")
+    try:
+        path, media = cover(url, service_of(request).settings.config_dir / "cache" / "covers")
+    except SourceError as exc:
+        raise ApiError(502, "source_failed", str(exc)) from None
+    return FileResponse(path, media_type=media, headers={"Cache-Control": "private, max-age=86400"})
 
 
 @router.post("/series/search", response_model=CandidatesOut, summary="Search the sources for a series")
