@@ -7,6 +7,7 @@ import { confirmDelete, openBatchEditor, openPreview, openTagEditor } from "./di
 import { $ } from "./dom.js";
 import { JobsPanel } from "./jobs.js";
 import { Library } from "./library.js";
+import { MetadataPanel } from "./metadata.js";
 import { LiveStream } from "./stream.js";
 import { setupNotifyButton, toast } from "./toast.js";
 import { applyTheme, Tools } from "./tools.js";
@@ -110,6 +111,7 @@ async function main() {
     onScanned: () => library.load(),
     processUnprocessed: () => startJob(jobs, { kind: "process", scope: "unprocessed" }),
   });
+  new MetadataPanel({ onJob: () => jobs.load().catch(() => {}) });
   setupNotifyButton();
   document.addEventListener("cm:job-finished", () => library.refreshCounts());
   await Promise.all([library.load(), library.loadFolders(), jobs.load().catch((err) => toast(err.message, "error"))]);
