@@ -23,7 +23,9 @@ from comicmaintainer.metadata.service import MetadataService
 from comicmaintainer.web.api import ERRORS, MAX_PATH, resolve, service_of
 from comicmaintainer.web.app import ApiError
 
-router = APIRouter(prefix="/api/metadata", tags=["metadata"], responses=ERRORS)
+# A source that is down, slow or refuses the key: 424 (the request depended on it), with its one-line reason.
+SOURCE_FAILED: dict[int | str, dict[str, Any]] = {424: {**ERRORS[400], "description": "A source could not answer"}}
+router = APIRouter(prefix="/api/metadata", tags=["metadata"], responses={**ERRORS, **SOURCE_FAILED})
 
 Folder = Annotated[str, Field(min_length=1, max_length=MAX_PATH)]
 SourceName = Literal["anilist", "mangadex", "mangaupdates", "metron", "comicvine"]
@@ -122,7 +124,7 @@ def candidate_cover(
     try:
         path, media = cover(url, service_of(request).settings.config_dir / "cache" / "covers")
     except SourceError as exc:
-        raise ApiError(502, "source_failed", str(exc)) from None
+        raise ApiError(424, "source_failed", str(exc)) from None
     return FileResponse(path, media_type=media, headers={"Cache-Control": "private, max-age=86400"})
 
 
@@ -132,7 +134,7 @@ def search_series(request: Request, body: SearchIn) -> dict[str, Any]:
     try:
         found = _metadata(request).search(folder, body.source)
     except SourceError as exc:
-        raise ApiError(502, "source_failed", str(exc)) from None
+        raise ApiError(424, "source_failed", str(exc)) from None
     return {"folder": folder, "candidates": [c.to_json() for c in found]}
 
 
@@ -147,7 +149,7 @@ def pin_series(request: Request, body: PinIn) -> dict[str, Any]:
     try:
         meta.pin(folder, source, body.id)
     except SourceError as exc:
-        raise ApiError(502, "source_failed", str(exc)) from None
+        raise ApiError(424, "source_failed", str(exc)) from None
     except ValueError as exc:
         raise ApiError(400, "bad_pin", str(exc)) from None
     _submit(request, [folder])
