@@ -30,8 +30,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from comicapi.genericmetadata import GenericMetadata  # noqa: E402
+from tests.archive_factory import make_cbz  # noqa: E402
+from tests.metadata.fakes import Fake, Series, serving  # noqa: E402
+
 from comicmaintainer.archive import cbz_write  # noqa: E402
 from comicmaintainer.archive.comicinfo import build_comicinfo  # noqa: E402
+from comicmaintainer.archive.reader import read_archive  # noqa: E402
 from comicmaintainer.config import PUBLISHED_PER_MINUTE, Settings  # noqa: E402
 from comicmaintainer.jobs.engine import JobEngine  # noqa: E402
 from comicmaintainer.jobs.events import EventBus  # noqa: E402
@@ -42,10 +47,6 @@ from comicmaintainer.library.store import Store  # noqa: E402
 from comicmaintainer.library.store_metadata import SeriesMatch  # noqa: E402
 from comicmaintainer.metadata.apply import write_match  # noqa: E402
 from comicmaintainer.metadata.job import service_for  # noqa: E402
-from comicmaintainer.archive.reader import read_archive  # noqa: E402
-from comicapi.genericmetadata import GenericMetadata  # noqa: E402
-from tests.archive_factory import make_cbz  # noqa: E402
-from tests.metadata.fakes import Fake, Series, serving  # noqa: E402
 
 WORDS = ("Azure", "Crimson", "Golden", "Silent", "Iron", "Hidden", "Frozen", "Wild", "Lost", "Bright")
 NOUNS = ("Blade", "Garden", "Tower", "River", "Crown")
@@ -77,8 +78,15 @@ def check(ctx: Context, series: list[Series]) -> int:
             continue
         for path in sorted((ctx.settings.watched_dir / s.title).iterdir()):
             got = fields_of(read_archive(path).comicinfo)
-            expected = {"Series": s.title, "Writer": s.writer, "Penciller": s.artist, "Year": str(s.year),
-                        "Summary": s.summary, "Manga": "YesAndRightToLeft", "Count": str(s.count)}  # fmt: skip
+            expected = {
+                "Series": s.title,
+                "Writer": s.writer,
+                "Penciller": s.artist,
+                "Year": str(s.year),
+                "Summary": s.summary,
+                "Manga": "YesAndRightToLeft",
+                "Count": str(s.count),
+            }
             wrong += any(got[k] != v for k, v in expected.items())
     return wrong
 
@@ -119,15 +127,24 @@ def library_runs(args: argparse.Namespace, tmp: Path) -> None:
             engine.stop()
             store.close()
     total = args.series * args.chapters
-    print(f"### {args.series} series × {args.chapters} chapters, {args.source} at {PUBLISHED_PER_MINUTE[args.source]:g}/min, {args.workers} workers\n")  # fmt: skip
+    print(
+        f"### {args.series} series × {args.chapters} chapters, {args.source} at"
+        f" {PUBLISHED_PER_MINUTE[args.source]:g}/min, {args.workers} workers\n"
+    )
     print("| run | time (s) | requests | chapters done | skipped | failed | chapters wrong | writes |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    print(f"| first | {first_time:.1f} | {first_requests} | {first['succeeded']}/{total} | {first['skipped']} | {first['failed']} | {wrong} | {actions} |")  # fmt: skip
-    print(f"| second | {second_time:.1f} | {second_requests} | {second['succeeded']} | {second['skipped']} | {second['failed']} | – | {writes} |\n")  # fmt: skip
+    print(
+        f"| first | {first_time:.1f} | {first_requests} | {first['succeeded']}/{total} | {first['skipped']}"
+        f" | {first['failed']} | {wrong} | {actions} |"
+    )
+    print(
+        f"| second | {second_time:.1f} | {second_requests} | {second['succeeded']} | {second['skipped']}"
+        f" | {second['failed']} | – | {writes} |\n"
+    )
 
 
 def write_times(args: argparse.Namespace, tmp: Path) -> None:
-    print("### One chapter's write (median of {} files, ms)\n".format(args.runs))
+    print(f"### One chapter's write (median of {args.runs} files, ms)\n")
     print("| archive | today's tag write | metadata write (fields + history) |")
     print("| ---: | ---: | ---: |")
     settings = Settings(watched_dir=tmp / "w", duplicate_dir=None, config_dir=tmp / "wc")
@@ -136,10 +153,13 @@ def write_times(args: argparse.Namespace, tmp: Path) -> None:
     ctx = Context(settings=settings, store=store)
     service = service_for(ctx)
     record = catalogue(1)[0]
-    from comicmaintainer.metadata.anilist import to_record
     from tests.metadata.fakes import anilist_media
 
-    match = SeriesMatch("S", "pinned", "anilist", "1", None, to_record(anilist_media(record)).to_json(), [], 0)
+    from comicmaintainer.metadata.anilist import to_record
+
+    match = SeriesMatch(
+        "S", "pinned", "anilist", "1", None, to_record(anilist_media(record)).to_json(), [], 0
+    )
     plain = build_comicinfo(GenericMetadata(series="S", issue="1", title="Chapter 1"), None)
     xml = build_comicinfo(GenericMetadata(series="S", issue="1", title="Chapter 1", volume=1), plain)
     for megabytes in (2, 40):
@@ -159,7 +179,9 @@ def write_times(args: argparse.Namespace, tmp: Path) -> None:
             t = time.perf_counter()
             write_match(f"S/{b.name}", match, ctx, service)
             meta.append(time.perf_counter() - t)
-        print(f"| {megabytes} MB | {statistics.median(tag) * 1000:.1f} | {statistics.median(meta) * 1000:.1f} |")
+        print(
+            f"| {megabytes} MB | {statistics.median(tag) * 1000:.1f} | {statistics.median(meta) * 1000:.1f} |"
+        )
     service.close()
     store.close()
 

@@ -31,7 +31,8 @@ def test_choose_a_candidate_on_the_page_and_the_chapters_get_its_fields(serve: A
         page.wait_for_selector(".meta-candidate img.meta-cover")
         assert page.locator(".meta-candidate").count() == 2
         page.wait_for_function(  # the covers came through the server (the page's CSP allows no other)
-            "[...document.querySelectorAll('.meta-candidate img')].every(i => i.complete && i.naturalWidth > 0)"
+            "[...document.querySelectorAll('.meta-candidate img')]"
+            ".every(i => i.complete && i.naturalWidth > 0)"
         )
         choice = page.locator(".meta-candidate", has_text="(1994)")
         choice.locator(".meta-choose").click()
@@ -41,9 +42,12 @@ def test_choose_a_candidate_on_the_page_and_the_chapters_get_its_fields(serve: A
             job = api.get("/api/jobs").json()["jobs"][0]
             assert job["kind"] == "match"
             page.wait_for_function(
-                f"fetch('api/jobs/{job['id']}').then(r => r.json()).then(j => j.finished_at !== null)", timeout=30_000
+                f"fetch('api/jobs/{job['id']}').then(r => r.json()).then(j => j.finished_at !== null)",
+                timeout=30_000,
             )
         for n in (1, 2):
-            tags = fields_of(read_archive(served.root / "Monster" / f"Monster - Chapter {n:04d}.cbz").comicinfo)
+            tags = fields_of(
+                read_archive(served.root / "Monster" / f"Monster - Chapter {n:04d}.cbz").comicinfo
+            )
             assert (tags["Writer"], tags["Year"], tags["Series"]) == ("Naoki Urasawa", "1994", "Monster")
         assert page.errors == []

@@ -35,7 +35,9 @@ def test_match_dry_run_then_for_real_then_a_pin(tmp_path: Path, fakes: dict[str,
     ambiguous = run_cli("match", str(watched / "Monster"), watched=watched, config=config)
     assert ambiguous.returncode == 1 and "needs a match" in ambiguous.stdout
 
-    pinned = run_cli("match", "Monster", "--id", "https://anilist.co/manga/3", "--json", watched=watched, config=config)  # fmt: skip
+    pinned = run_cli(
+        "match", "Monster", "--id", "https://anilist.co/manga/3", "--json", watched=watched, config=config
+    )
     assert pinned.returncode == 0, pinned.stderr
     report = json.loads(pinned.stdout)
     assert report["match"]["status"] == "pinned"

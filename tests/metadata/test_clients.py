@@ -14,6 +14,7 @@ from comicmaintainer.metadata.sources import _CLASSES
 from tests.metadata.conftest import catalogue
 from tests.metadata.fakes import GOOD_KEY, LOGIN, Fake, serving
 
+UUID = "801513ba-a712-498c-8f57-cae55b38cc92"
 FAST = Manners(per_minute=60_000, timeout=2.0, retries=2, backoff=0.01)
 
 
@@ -55,7 +56,7 @@ def test_search_and_record_read_the_documented_shapes(name: str) -> None:
     ("name", "text", "expected"),
     [
         ("anilist", "https://anilist.co/manga/30002/Berserk/", "30002"),
-        ("mangadex", "https://mangadex.org/title/801513ba-a712-498c-8f57-cae55b38cc92/berserk", "801513ba-a712-498c-8f57-cae55b38cc92"),
+        ("mangadex", f"https://mangadex.org/title/{UUID}/berserk", UUID),
         ("mangaupdates", "https://www.mangaupdates.com/series/pb8uwds/berserk", "pb8uwds"),
         ("metron", "https://metron.cloud/series/123/", "123"),
         ("comicvine", "https://comicvine.gamespot.com/saga/4050-48059/", "48059"),

@@ -20,7 +20,8 @@ def test_0008_keeps_every_job_and_item_and_allows_match_jobs(tmp_path: Path) -> 
     for name in sorted(p.name for p in folder.iterdir() if p.name.endswith(".sql"))[:7]:
         conn.executescript((folder / name).read_text(encoding="utf-8"))
     conn.execute(
-        "INSERT INTO jobs (id, kind, scope, created_at, status, finished_at) VALUES (1, 'process', 'all', 1, 'completed', 3)"
+        "INSERT INTO jobs (id, kind, scope, created_at, status, finished_at)"
+        " VALUES (1, 'process', 'all', 1, 'completed', 3)"
     )
     conn.execute(
         "INSERT INTO jobs (id, kind, scope, created_at, retry_of) VALUES (2, 'rename', 'selected', 2, 1)"

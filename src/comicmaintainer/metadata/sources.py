@@ -14,8 +14,9 @@ from comicmaintainer.metadata.mangaupdates import MangaUpdates
 from comicmaintainer.metadata.metron import Metron
 from comicmaintainer.metadata.model import KeyRefused, SeriesRecord
 
-_CLASSES = {"anilist": AniList, "mangadex": MangaDex, "mangaupdates": MangaUpdates, "metron": Metron,
-            "comicvine": ComicVine}  # fmt: skip
+_CLASSES: dict[str, Callable[[SourceHttp], Client]] = {
+    "anilist": AniList, "mangadex": MangaDex, "mangaupdates": MangaUpdates, "metron": Metron, "comicvine": ComicVine,
+}  # fmt: skip
 
 
 class Client(Protocol):

@@ -24,7 +24,9 @@ from comicmaintainer.web.api import ERRORS, MAX_PATH, resolve, service_of
 from comicmaintainer.web.app import ApiError
 
 # A source that is down, slow or refuses the key: 424 (the request depended on it), with its one-line reason.
-SOURCE_FAILED: dict[int | str, dict[str, Any]] = {424: {**ERRORS[400], "description": "A source could not answer"}}
+SOURCE_FAILED: dict[int | str, dict[str, Any]] = {
+    424: {**ERRORS[400], "description": "A source could not answer"}
+}
 router = APIRouter(prefix="/api/metadata", tags=["metadata"], responses={**ERRORS, **SOURCE_FAILED})
 
 Folder = Annotated[str, Field(min_length=1, max_length=MAX_PATH)]
