@@ -15,8 +15,12 @@ from comicmaintainer.metadata.metron import Metron
 from comicmaintainer.metadata.model import KeyRefused, SeriesRecord
 
 _CLASSES: dict[str, Callable[[SourceHttp], Client]] = {
-    "anilist": AniList, "mangadex": MangaDex, "mangaupdates": MangaUpdates, "metron": Metron, "comicvine": ComicVine,
-}  # fmt: skip
+    "anilist": AniList,
+    "mangadex": MangaDex,
+    "mangaupdates": MangaUpdates,
+    "metron": Metron,
+    "comicvine": ComicVine,
+}
 
 
 class Client(Protocol):
