@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import time
 
 import pytest
 
@@ -154,3 +155,12 @@ def test_requests_are_paced_at_the_rate_limit() -> None:
         times = [t for t, *_ in fake.requests]
     # Unpaced, they would arrive a millisecond apart; paced, 0.2 s (less the jitter of arrival).
     assert all(b - a >= 0.15 for a, b in zip(times, times[1:], strict=False))
+
+
+def test_retry_after_as_an_http_date() -> None:
+    from email.utils import formatdate
+
+    from comicmaintainer.metadata.http import _retry_after
+
+    assert 8 <= _retry_after(formatdate(time.time() + 10, usegmt=True)) <= 10
+    assert _retry_after("soon") == 1.0 and _retry_after(None) == 1.0 and _retry_after("3") == 3.0

@@ -168,3 +168,24 @@ def test_a_dry_run_writes_nothing_and_undo_puts_a_chapter_back(mctx: Context, wa
     undo(done["action_id"], mctx)
     after_undo = tags(mctx, rel)
     assert after_undo["Writer"] is None and after_undo["Series"] == "Berserk"
+
+
+def test_a_library_of_twenty_series_in_one_job_then_nothing(
+    engine: JobEngine, mctx: Context, watched: Path, fakes: dict[str, Fake]
+) -> None:
+    from tests.metadata.fakes import Series
+
+    series = [Series(100 + n, f"Generated Series {n:02d}", 2000 + n, 50, writer=f"W{n}") for n in range(20)]
+    fakes["mangadex"].series[:] = series
+    mctx.settings = dataclasses.replace(mctx.settings, metadata_manga_order="mangadex")
+    paths = [rel for s in series for rel in chapters(watched, s.title, 2)]
+    job, _ = run(engine, paths)
+    assert job["succeeded"] == 40 and len(fakes["mangadex"].requests) == 20
+    for s in series:
+        for n in (1, 2):
+            got = tags(mctx, f"{s.title}/{s.title} - Chapter {n:04d}.cbz")
+            assert (got["Writer"], got["Year"], got["Series"]) == (s.writer, str(s.year), s.title)
+    actions = len(mctx.store.list_actions(10_000))
+    job, _ = run(engine, paths)
+    assert job["skipped"] == 40 and len(fakes["mangadex"].requests) == 20
+    assert len(mctx.store.list_actions(10_000)) == actions

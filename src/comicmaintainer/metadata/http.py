@@ -14,6 +14,7 @@ is built from the request *without* the secret parameters, and httpx's request l
 
 from __future__ import annotations
 
+import email.utils
 import hashlib
 import json
 import logging
@@ -180,11 +181,18 @@ class _Retry:
 
 
 def _retry_after(header: str | None) -> float:
-    """Seconds from a Retry-After header (delta-seconds form); 1 s when absent or unreadable."""
-    try:
-        return max(0.0, float(header)) if header else 1.0
-    except ValueError:
+    """Seconds from a Retry-After header, in seconds or as an HTTP date; 1 s when absent or unreadable."""
+    if not header:
         return 1.0
+    try:
+        return max(0.0, float(header))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(header)
+    except (TypeError, ValueError):
+        return 1.0
+    return max(0.0, when.timestamp() - time.time())
 
 
 def _cache_key(source: str, method: str, path: str, params: dict[str, Any], body: Any) -> str:
