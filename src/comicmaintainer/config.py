@@ -51,6 +51,7 @@ class Settings:
     job_retention_days: int = 7
     # Series metadata from online sources (metadata/; docs/OPERATIONS.md "Series metadata").
     metadata_overwrite: bool = False
+    metadata_auto_match: bool = False
     metadata_threshold: float = 90.0
     metadata_cache_days: float = 30.0
     metadata_kind: str = "manga"
@@ -140,6 +141,7 @@ SECRET_KEYS = frozenset({"metron_username", "metron_password", "comicvine_api_ke
 METADATA_KEYS: Mapping[str, KeySpec] = MappingProxyType(
     {
         "metadata_overwrite": KeySpec(bool),
+        "metadata_auto_match": KeySpec(bool),
         "metadata_threshold": KeySpec(float, 50, 100),
         "metadata_cache_days": KeySpec(float, 0, 3650),
         "metadata_kind": KeySpec(str),

@@ -118,3 +118,30 @@ def test_a_candidates_cover_comes_through_this_server_once(api: httpx.Client, fa
     assert [r for r in fakes["anilist"].requests if r[2].startswith("/img/")] == fetched  # cached
     unknown = api.get("/api/metadata/cover", params={**params, "id": "999"})
     assert unknown.status_code == 404  # only covers of candidates shown: no open proxy
+
+
+def test_auto_match_gives_a_new_folder_its_fields(tmp_path: Path, fakes: dict[str, Fake]) -> None:
+    library = tmp_path / "auto"
+    library.mkdir()
+    base = Settings(
+        watched_dir=library, duplicate_dir=None, config_dir=tmp_path / "auto-config", quiet_period=0.2
+    )
+    svc = build_service(pointed(base, fakes, metadata_auto_match=True), workers=1, watch=True)
+    svc.start()
+    try:
+        make_cbz(tmp_path / "incoming.cbz", seed=1)
+        (library / "Berserk").mkdir()
+        (tmp_path / "incoming.cbz").rename(library / "Berserk" / "Berserk - Chapter 0001.cbz")
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            jobs = [j for j in svc.engine.list() if j["finished_at"] is not None]
+            if jobs:
+                break
+            time.sleep(0.05)
+        assert jobs and (jobs[0]["kind"], jobs[0]["source"], jobs[0]["succeeded"]) == ("match", "watcher", 1)
+        from comicmaintainer.library.edit import read_tags
+
+        tags = read_tags("Berserk/Berserk - Chapter 0001.cbz", svc.ctx)["tags"]
+        assert (tags["Writer"], tags["Series"], tags["Number"]) == ("Kentaro Miura", "Berserk", "1")
+    finally:
+        svc.stop()

@@ -95,6 +95,11 @@ def match_item(
     folder = folder_of(rel)
     if folder is None:
         return _result(rel, "unchanged", {}, {}, "not in a series folder; nothing to match")
+    if not dry_run:  # our rules first, whatever the sources say (a watcher's match job relies on it)
+        normalized = process(rel, ctx, on_stage=on_stage)
+        if normalized.failed or normalized.outcome in ("needs_attention", "duplicate"):
+            return normalized.to_json()
+        rel = normalized.new_path or rel
     on_stage("reading")
     try:
         match = service.series_match(folder, source=source)
@@ -103,11 +108,6 @@ def match_item(
     if match.status == "needs_match":
         best = f" (best candidate scored {match.score:.0f})" if match.score is not None else ""
         return _result(rel, "unchanged", {}, {}, f"{folder} needs a match{best}; choose one on the page")
-    if not dry_run:
-        normalized = process(rel, ctx, on_stage=on_stage)
-        if normalized.failed or normalized.outcome == "needs_attention":
-            return normalized.to_json()
-        rel = normalized.new_path or rel
     on_stage("tagging")
     try:
         return write_match(rel, match, ctx, service, dry_run=dry_run)

@@ -127,7 +127,10 @@ def _folder_watcher(settings: Settings, ctx: Context, engine: JobEngine, bus: Ev
     """
 
     def run_as_job(rel_paths: list[str]) -> dict[str, str]:
-        spec = JobSpec(kind="process", scope="selected", paths=tuple(rel_paths), source="watcher")
+        # With metadata_auto_match, new chapters also get their series' metadata (a match item runs
+        # the same pipeline first).
+        kind = "match" if ctx.settings.metadata_auto_match else "process"
+        spec = JobSpec(kind=kind, scope="selected", paths=tuple(rel_paths), source="watcher")
         job = engine.submit(spec)
         while engine.get(job["id"])["status"] not in ("completed", "failed", "cancelled"):
             time.sleep(0.05)  # the watcher's worker waits, so a path is never handed over twice at once
