@@ -137,6 +137,8 @@ class SourceHttp:
                 failure = f"{self.source}: no answer within {manners.timeout:g} s"
             except httpx.TransportError:
                 failure = f"{self.source}: cannot be reached (down or no network)"
+            except httpx.HTTPError as exc:  # its message would carry the URL, and with it a key
+                raise SourceError(f"{self.source}: the request failed ({type(exc).__name__})") from None
             else:
                 outcome = self._judge(response)
                 if not isinstance(outcome, _Retry):
