@@ -26,8 +26,8 @@ def service_for(ctx: Context) -> MetadataService:
     with _lock:
         service = _services.get(ctx.store)
         if service is None or service.settings != ctx.settings:
-            if service is not None:
-                service.close()
+            # The old one is not closed: a worker may still be in one of its requests; its
+            # connections go with it once nothing holds it.
             service = _services[ctx.store] = MetadataService(ctx.settings, ctx.store)
         return service
 
