@@ -189,3 +189,18 @@ def test_a_library_of_twenty_series_in_one_job_then_nothing(
     job, _ = run(engine, paths)
     assert job["skipped"] == 40 and len(fakes["mangadex"].requests) == 20
     assert len(mctx.store.list_actions(10_000)) == actions
+
+
+def test_a_cleared_series_is_searched_again_from_the_stored_answers(
+    mctx: Context, watched: Path, fakes: dict[str, Fake]
+) -> None:
+    chapters(watched, "Berserk", 1)
+    first = service_for(mctx)
+    assert first.series_match("Berserk").status == "matched"
+    asked = sent(fakes)
+    first.clear("Berserk")
+    from comicmaintainer.metadata.service import MetadataService
+
+    restarted = MetadataService(mctx.settings, mctx.store)  # a new process: nothing in memory
+    assert restarted.series_match("Berserk").source_id == "1"
+    assert sent(fakes) == asked and restarted.requests == 0  # the answer came from the store's cache
