@@ -23,7 +23,7 @@ RelPath = Annotated[str, Field(min_length=1, max_length=MAX_PATH)]
 
 
 class JobIn(BaseModel):
-    kind: Literal["process", "rename", "normalize", "tag_update"]
+    kind: Literal["process", "rename", "normalize", "tag_update", "match"]
     scope: Literal["all", "selected", "unprocessed"] = "selected"
     paths: Annotated[list[RelPath], Field(max_length=100_000)] = []
     tags: dict[str, str | None] = {}
