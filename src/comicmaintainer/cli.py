@@ -143,6 +143,47 @@ def _describe(r: Result) -> str:
     return "\n".join(lines)
 
 
+@main.command("match")
+@click.argument("series_folder")
+@click.option("--source", help="Ask only this source (anilist, mangadex, mangaupdates, metron, comicvine).")
+@click.option("--id", "pin", help="Pin the series to this source id or page address.")
+@click.option("--kind", type=click.Choice(["manga", "comics"]), help="Remember the series' kind.")
+@click.option("--clear", is_flag=True, help="Forget the series' match or pin first.")
+@click.option("--dry-run", is_flag=True, help="Write nothing; print what each chapter would get.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object for the series.")
+@click.pass_context
+def match_cmd(ctx: click.Context, series_folder: str, source: str | None, pin: str | None,
+              kind: str | None, clear: bool, dry_run: bool, as_json: bool) -> None:  # fmt: skip
+    """Fill a series' chapters with metadata from AniList, MangaDex, MangaUpdates, Metron, ComicVine."""
+    from comicmaintainer.metadata import commands
+
+    with _context(ctx) as pctx:
+        service = commands.MetadataService(pctx.settings, pctx.store)
+        try:
+            folder = commands.resolve_folder(pctx.settings, series_folder)
+            if clear:
+                service.clear(folder)
+            if kind:
+                service.set_kind(folder, kind)
+            report = commands.match_folder(pctx, service, folder, source=source, pin=pin, dry_run=dry_run)
+        except (commands.MatchError, commands.SourceError) as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+        finally:
+            service.close()
+    chapters = report["chapters"]
+    if as_json:
+        click.echo(json.dumps(report, default=str))
+    else:
+        for item in chapters:
+            click.echo(f"{item['outcome']:<10} {item['path']}  {item.get('message') or ''}".rstrip())
+    if (
+        any(item["outcome"] == "failed" for item in chapters)
+        or (report["match"] or {}).get("status") == "needs_match"
+    ):
+        sys.exit(1)
+
+
 @main.command("scan")
 @click.pass_context
 def scan_cmd(ctx: click.Context) -> None:

@@ -73,6 +73,32 @@ class Settings:
     title_format: str = DEFAULT_TITLE_TEMPLATE
     volume_padding: int = 2
     number_volumes: bool = False
+    # Series metadata from online sources (metadata/; docs/OPERATIONS.md "Series metadata").
+    metadata_overwrite: bool = False
+    metadata_auto_match: bool = False
+    metadata_threshold: float = 90.0
+    metadata_cache_days: float = 30.0
+    metadata_kind: str = "manga"
+    metadata_manga_order: str = "anilist,mangadex,mangaupdates"
+    metadata_comics_order: str = "metron,comicvine"
+    anilist_enabled: bool = True
+    anilist_url: str = "https://graphql.anilist.co"
+    anilist_per_minute: float = 30.0
+    mangadex_enabled: bool = True
+    mangadex_url: str = "https://api.mangadex.org"
+    mangadex_per_minute: float = 240.0
+    mangaupdates_enabled: bool = True
+    mangaupdates_url: str = "https://api.mangaupdates.com/v1"
+    mangaupdates_per_minute: float = 30.0
+    metron_enabled: bool = False
+    metron_url: str = "https://metron.cloud/api"
+    metron_per_minute: float = 20.0
+    metron_username: str = ""
+    metron_password: str = ""
+    comicvine_enabled: bool = False
+    comicvine_url: str = "https://comicvine.gamespot.com/api"
+    comicvine_per_minute: float = 3.0
+    comicvine_api_key: str = ""
 
     @property
     def db_path(self) -> Path:
@@ -165,6 +191,30 @@ EDITABLE_KEYS: Mapping[str, KeySpec] = MappingProxyType(
     }
 )
 
+METADATA_SOURCES = ("anilist", "mangadex", "mangaupdates", "metron", "comicvine")
+# The most each source publishes that it accepts, per minute: a setting may go up to it, never over.
+PUBLISHED_PER_MINUTE: Mapping[str, float] = MappingProxyType(
+    {"anilist": 90, "mangadex": 300, "mangaupdates": 60, "metron": 30, "comicvine": 200 / 60}
+)
+SECRET_KEYS = frozenset({"metron_username", "metron_password", "comicvine_api_key"})
+# Editable like EDITABLE_KEYS (config.json), but through /api/metadata/settings, which never shows secrets.
+METADATA_KEYS: Mapping[str, KeySpec] = MappingProxyType(
+    {
+        "metadata_overwrite": KeySpec(bool),
+        "metadata_auto_match": KeySpec(bool),
+        "metadata_threshold": KeySpec(float, 50, 100),
+        "metadata_cache_days": KeySpec(float, 0, 3650),
+        "metadata_kind": KeySpec(str),
+        "metadata_manga_order": KeySpec(str),
+        "metadata_comics_order": KeySpec(str),
+        **{f"{name}_enabled": KeySpec(bool) for name in METADATA_SOURCES},
+        **{f"{name}_url": KeySpec(str) for name in METADATA_SOURCES},
+        **{f"{name}_per_minute": KeySpec(float, 0.1, limit) for name, limit in PUBLISHED_PER_MINUTE.items()},
+        **{name: KeySpec(str) for name in sorted(SECRET_KEYS)},
+    }
+)
+_CONFIG_KEYS: Mapping[str, KeySpec] = MappingProxyType({**EDITABLE_KEYS, **METADATA_KEYS})
+
 # Settings that only the environment sets (they matter before the UI exists), keyed by variable name.
 _ENV_KEYS: Mapping[str, tuple[str, KeySpec]] = MappingProxyType(
     {
@@ -173,6 +223,10 @@ _ENV_KEYS: Mapping[str, tuple[str, KeySpec]] = MappingProxyType(
         "DEBUG_MODE": ("debug", KeySpec(bool)),
         "WATCHER_POLLING": ("watcher_polling", EDITABLE_KEYS["watcher_polling"]),
         "WATCHER_POLLING_INTERVAL": ("polling_interval", EDITABLE_KEYS["polling_interval"]),
+        # Secrets may come from the environment (a container's secrets) instead of config.json.
+        "COMICVINE_API_KEY": ("comicvine_api_key", KeySpec(str)),
+        "METRON_USERNAME": ("metron_username", KeySpec(str)),
+        "METRON_PASSWORD": ("metron_password", KeySpec(str)),
     }
 )
 
@@ -300,12 +354,13 @@ def _validate_editable(values: Mapping[str, object], *, where: str) -> dict[str,
     """Coerce and check each editable value; ``where`` prefixes messages (e.g. ``config.json: ``)."""
     checked: dict[str, Any] = {}
     for key, raw in values.items():
-        spec = EDITABLE_KEYS.get(key)
+        spec = _CONFIG_KEYS.get(key)
         if spec is None:
             allowed = ", ".join(sorted(EDITABLE_KEYS))
             raise ConfigError(f"{where}unknown setting {_show(key)}; editable settings are {allowed}")
         checked[key] = _coerce(f"{where}{key}", spec, raw)
     _validate_templates(checked, where)
+    _check_metadata(checked, where)
     return checked
 
 
@@ -323,6 +378,23 @@ def _validate_templates(checked: Mapping[str, Any], where: str) -> None:
         except TemplateError as exc:
             shown = _show(checked["title_format"])
             raise ConfigError(f"{where}title_format {shown} is refused: {exc}") from None
+
+
+def _check_metadata(checked: Mapping[str, Any], where: str) -> None:
+    """Source orders name known sources; base URLs are http(s); the library kind is manga or comics."""
+    for key in ("metadata_manga_order", "metadata_comics_order"):
+        if key in checked:
+            unknown = [n for n in checked[key].split(",") if n.strip() not in METADATA_SOURCES]
+            if unknown or not checked[key].strip():
+                known = ", ".join(METADATA_SOURCES)
+                raise ConfigError(f"{where}{key} must list sources from {known}, got {_show(checked[key])}")
+    for name in METADATA_SOURCES:
+        url = checked.get(f"{name}_url")
+        if url is not None and not url.startswith(("http://", "https://")):
+            raise ConfigError(f"{where}{name}_url must start with http:// or https://, got {_show(url)}")
+    if checked.get("metadata_kind", "manga") not in ("manga", "comics"):
+        shown = _show(checked["metadata_kind"])
+        raise ConfigError(f"{where}metadata_kind must be manga or comics, got {shown}")
 
 
 def _coerce(name: str, spec: KeySpec, raw: object) -> Any:

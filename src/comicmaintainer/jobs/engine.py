@@ -51,6 +51,7 @@ from comicmaintainer.jobs.model import (
 from comicmaintainer.library.edit import apply_tag_changes
 from comicmaintainer.library.process import Context, Stage, process
 from comicmaintainer.library.store import ItemStatus, JobItemRow, JobRow, JobStore
+from comicmaintainer.metadata.job import run_match_item
 
 log = logging.getLogger("comicmaintainer.jobs")
 
@@ -361,6 +362,8 @@ class JobEngine:
     def _run_item(self, item: JobItemRow, rel: str, live: Live) -> dict[str, Any]:
         if live.row.kind == "tag_update":
             return self._edit(item, rel, live)
+        if live.row.kind == "match":  # series metadata: metadata/job.py does the work
+            return run_match_item(rel, self._ctx, _bound_stage(self, item, live))
         force = live.row.scope == "selected" and live.row.source != "watcher"  # a person chose the file
         mode = PROCESS_MODES[live.row.kind]
         stage = _bound_stage(self, item, live)

@@ -32,7 +32,7 @@ def undo(action_id: int, ctx: Context) -> str:
         raise UndoError(f"action {action_id} ({action.kind}) records no paths to put back")
     if action.kind in ("duplicate", "delete"):  # moved out of the library: to DUPLICATE_DIR or the trash
         return _undo_move_out(action, action.old_path, action.new_path, ctx)
-    if action.kind in ("process", "edit"):
+    if action.kind in ("process", "edit", "metadata"):  # metadata: fields a series match wrote
         return _undo_change(action, action.old_path, action.new_path, ctx)
     raise UndoError(f"action {action_id} ({action.kind}) cannot be undone")
 

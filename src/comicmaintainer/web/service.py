@@ -28,6 +28,7 @@ from fastapi import APIRouter, FastAPI
 
 from comicmaintainer.archive import unflushed
 from comicmaintainer.config import (
+    SECRET_KEYS,
     ConfigError,
     Settings,
     restart_required,
@@ -54,6 +55,7 @@ from comicmaintainer.web.api import ApiService
 from comicmaintainer.web.api import files as files_api
 from comicmaintainer.web.api import integrations as integrations_api
 from comicmaintainer.web.api import jobs as jobs_api
+from comicmaintainer.web.api import metadata as metadata_api
 from comicmaintainer.web.api import seed as seed_api
 from comicmaintainer.web.api import settings as settings_api
 from comicmaintainer.web.api import tools as tools_api
@@ -169,7 +171,10 @@ def _shown_changes(changes: dict[str, Any]) -> dict[str, Any]:
     """The changes as every open page may see them: reader keys and notification URLs masked."""
     from comicmaintainer.integrations.secrets import mask_servers, mask_urls
 
-    shown = dict(changes)
+    # A metadata source's key or login goes on the bus only as "set", never as its value.
+    shown: dict[str, Any] = {
+        key: "(set)" if key in SECRET_KEYS and value else value for key, value in changes.items()
+    }
     if "reader_servers" in shown:
         shown["reader_servers"] = mask_servers(shown["reader_servers"])
     if "notify_urls" in shown:
@@ -186,6 +191,7 @@ def api_routers() -> list[APIRouter]:
         settings_api.router,
         tools_api.router,
         integrations_api.router,
+        metadata_api.router,
     ]
 
 
@@ -232,7 +238,10 @@ def _folder_watcher(
     """
 
     def run_as_job(rel_paths: list[str]) -> dict[str, str]:
-        spec = JobSpec(kind=JobKind.PROCESS, scope="selected", paths=tuple(rel_paths), source="watcher")
+        # With metadata_auto_match, new chapters also get their series' metadata (a match item runs
+        # the same pipeline first).
+        kind = JobKind.MATCH if ctx.settings.metadata_auto_match else JobKind.PROCESS
+        spec = JobSpec(kind=kind, scope="selected", paths=tuple(rel_paths), source="watcher")
         job = engine.submit(spec)
         # The watcher's worker waits, so a path is never handed over twice at once.
         while engine.get(job["id"])["status"] not in ("completed", "failed", "cancelled"):

@@ -27,6 +27,7 @@ class JobKind(StrEnum):
     RENAME = "rename"
     NORMALIZE = "normalize"
     TAG_UPDATE = "tag_update"
+    MATCH = "match"
 
 
 class JobStatus(StrEnum):

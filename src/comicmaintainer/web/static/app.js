@@ -8,6 +8,7 @@ import { $ } from "./dom.js";
 import { IntegrationsPanel } from "./integrations.js";
 import { JobsPanel } from "./jobs.js";
 import { Library } from "./library.js";
+import { MetadataPanel } from "./metadata.js";
 import { LiveStream } from "./stream.js";
 import { setupNotifyButton, toast } from "./toast.js";
 import { applyTheme, Tools } from "./tools.js";
@@ -124,6 +125,7 @@ async function main() {
     processUnprocessed: () => startJob(jobs, { kind: "process", scope: "unprocessed" }),
   });
   window.__cm.integrations = new IntegrationsPanel({ startedJob: (job) => jobs.started(job) });
+  new MetadataPanel({ onJob: () => jobs.load().catch(() => {}) });
   setupNotifyButton();
   document.addEventListener("cm:job-finished", () => library.refreshCounts());
   await Promise.all([library.load(), library.loadFolders(), jobs.load().catch((err) => toast(err.message, "error"))]);

@@ -1,0 +1,53 @@
+"""Choosing a series' match on the page, then reading the fields back from the archive."""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+from typing import Any
+
+import httpx
+
+from comicmaintainer.archive.reader import read_archive
+from comicmaintainer.library.edit import fields_of
+from tests.archive_factory import make_cbz
+from tests.metadata.conftest import SOURCES, catalogue
+from tests.metadata.fakes import Fake, serving
+
+
+def test_choose_a_candidate_on_the_page_and_the_chapters_get_its_fields(serve: Any, open_page: Any) -> None:
+    with ExitStack() as stack:
+        fakes = {name: stack.enter_context(serving(Fake(name, catalogue()))) for name in SOURCES}
+        urls = {f"{name}_url": fake.url for name, fake in fakes.items()}
+        served = serve(series=1, per_series=1, metadata_manga_order="anilist", **urls)
+        for n in (1, 2):
+            make_cbz(served.root / "Monster" / f"Monster - Chapter {n:04d}.cbz", seed=n)
+        served.service.scan()
+        page = open_page(served.url)
+        page.click("#menu-button")
+        page.click("[data-open='dlg-metadata']")
+        page.wait_for_selector("#meta-folder option[value='Monster']", state="attached")
+        page.select_option("#meta-folder", "Monster")
+        page.click("#meta-search")
+        page.wait_for_selector(".meta-candidate img.meta-cover")
+        assert page.locator(".meta-candidate").count() == 2
+        page.wait_for_function(  # the covers came through the server (the page's CSP allows no other)
+            "[...document.querySelectorAll('.meta-candidate img')]"
+            ".every(i => i.complete && i.naturalWidth > 0)"
+        )
+        choice = page.locator(".meta-candidate", has_text="(1994)")
+        choice.locator(".meta-choose").click()
+        page.wait_for_function("document.querySelector('#meta-status').textContent === 'Pinned'")
+        assert "Monster (1994)" in page.text_content("#meta-current")
+        with httpx.Client(base_url=served.url, timeout=10) as api:
+            job = api.get("/api/jobs").json()["jobs"][0]
+            assert job["kind"] == "match"
+            page.wait_for_function(
+                f"fetch('api/jobs/{job['id']}').then(r => r.json()).then(j => j.finished_at !== null)",
+                timeout=30_000,
+            )
+        for n in (1, 2):
+            tags = fields_of(
+                read_archive(served.root / "Monster" / f"Monster - Chapter {n:04d}.cbz").comicinfo
+            )
+            assert (tags["Writer"], tags["Year"], tags["Series"]) == ("Naoki Urasawa", "1994", "Monster")
+        assert page.errors == []
