@@ -10,16 +10,21 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import os
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 from comicmaintainer import integration_settings as integ
+from comicmaintainer.config_values import (  # re-exported: callers know them as config's
+    ConfigError,
+    KeySpec,
+    coerce,
+    show,
+)
 from comicmaintainer.domain.naming import DEFAULT_TEMPLATE, NamingRules, TemplateError, validate_template
 from comicmaintainer.domain.templates import (
     DEFAULT_PART_TEMPLATE,
@@ -35,12 +40,6 @@ KIB = 1024
 MIB = 1024 * KIB
 GIB = 1024 * MIB
 DEFAULT_CONFIG_DIR = "/Config"
-_TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
-_FALSE_WORDS = frozenset({"false", "0", "no", "off"})
-
-
-class ConfigError(Exception):
-    """A setting that cannot be used; ``str()`` is one plain line."""
 
 
 @dataclass(frozen=True)
@@ -140,31 +139,6 @@ class Settings:
         )
 
 
-@dataclass(frozen=True)
-class KeySpec:
-    """The type of one typed setting and, for numbers, its inclusive bounds.
-
-    ``live``: a change made at run time (``PUT /api/settings``) takes effect at once. A setting
-    that only counts from the next start says ``live=False``; the settings answer then lists it in
-    ``restart_required`` until the service is restarted, and the page says so.
-    """
-
-    kind: type
-    minimum: float | None = None
-    maximum: float | None = None
-    # For list and dict settings: normalizes the value or raises ValueError("must ...").
-    check: Callable[[object], Any] | None = None
-    live: bool = True
-
-    def describe(self) -> str:
-        names = {bool: "true or false", int: "an integer", float: "a number", str: "text", list: "a list"}
-        names[dict] = "an object"
-        text = names[self.kind]
-        if self.minimum is not None and self.maximum is not None:
-            text += f" from {_plain_number(self.minimum)} to {_plain_number(self.maximum)}"
-        return text
-
-
 EDITABLE_KEYS: Mapping[str, KeySpec] = MappingProxyType(
     {
         "filename_format": KeySpec(str),
@@ -240,7 +214,7 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
     for var, (field, spec) in _ENV_KEYS.items():
         raw = environ.get(var, "").strip()
         if raw:
-            values[field] = _coerce(var, spec, raw)
+            values[field] = coerce(var, spec, raw)
     settings = Settings(
         watched_dir=watched,
         duplicate_dir=Path(duplicate) if duplicate else None,
@@ -357,8 +331,8 @@ def _validate_editable(values: Mapping[str, object], *, where: str) -> dict[str,
         spec = _CONFIG_KEYS.get(key)
         if spec is None:
             allowed = ", ".join(sorted(EDITABLE_KEYS))
-            raise ConfigError(f"{where}unknown setting {_show(key)}; editable settings are {allowed}")
-        checked[key] = _coerce(f"{where}{key}", spec, raw)
+            raise ConfigError(f"{where}unknown setting {show(key)}; editable settings are {allowed}")
+        checked[key] = coerce(f"{where}{key}", spec, raw)
     _validate_templates(checked, where)
     _check_metadata(checked, where)
     return checked
@@ -371,12 +345,12 @@ def _validate_templates(checked: Mapping[str, Any], where: str) -> None:
             try:
                 validate_template(checked[key], kind)
             except TemplateError as exc:
-                raise ConfigError(f"{where}{key} {_show(checked[key])} is refused: {exc}") from None
+                raise ConfigError(f"{where}{key} {show(checked[key])} is refused: {exc}") from None
     if "title_format" in checked:
         try:
             validate_title_template(checked["title_format"])
         except TemplateError as exc:
-            shown = _show(checked["title_format"])
+            shown = show(checked["title_format"])
             raise ConfigError(f"{where}title_format {shown} is refused: {exc}") from None
 
 
@@ -387,74 +361,14 @@ def _check_metadata(checked: Mapping[str, Any], where: str) -> None:
             unknown = [n for n in checked[key].split(",") if n.strip() not in METADATA_SOURCES]
             if unknown or not checked[key].strip():
                 known = ", ".join(METADATA_SOURCES)
-                raise ConfigError(f"{where}{key} must list sources from {known}, got {_show(checked[key])}")
+                raise ConfigError(f"{where}{key} must list sources from {known}, got {show(checked[key])}")
     for name in METADATA_SOURCES:
         url = checked.get(f"{name}_url")
         if url is not None and not url.startswith(("http://", "https://")):
-            raise ConfigError(f"{where}{name}_url must start with http:// or https://, got {_show(url)}")
+            raise ConfigError(f"{where}{name}_url must start with http:// or https://, got {show(url)}")
     if checked.get("metadata_kind", "manga") not in ("manga", "comics"):
-        shown = _show(checked["metadata_kind"])
+        shown = show(checked["metadata_kind"])
         raise ConfigError(f"{where}metadata_kind must be manga or comics, got {shown}")
-
-
-def _coerce(name: str, spec: KeySpec, raw: object) -> Any:
-    """Turn ``raw`` (env text or a JSON value) into ``spec.kind`` or raise a one-line ConfigError."""
-    if spec.check is not None:
-        if not isinstance(raw, list | tuple | dict):
-            raise ConfigError(f"{name} must be {spec.describe()}, got {_show(raw)}")
-        try:
-            return spec.check(raw)
-        except ValueError as exc:
-            raise ConfigError(f"{name} {exc}") from None
-    value = _convert(spec.kind, raw)
-    if value is None or not _in_bounds(spec, value):
-        raise ConfigError(f"{name} must be {spec.describe()}, got {_show(raw)}")
-    return value
-
-
-def _convert(kind: type, raw: object) -> Any:
-    """The converted value, or None when ``raw`` cannot be read as ``kind``."""
-    if kind is str:
-        return raw if isinstance(raw, str) else None
-    if kind is bool:
-        if isinstance(raw, bool):
-            return raw
-        word = raw.strip().lower() if isinstance(raw, str) else None
-        return True if word in _TRUE_WORDS else False if word in _FALSE_WORDS else None
-    if isinstance(raw, bool):  # bool is an int subclass; `true` is not a number here
-        return None
-    if kind is int:
-        if isinstance(raw, int):
-            return raw
-        return _parse_or_none(int, raw)
-    number = raw if isinstance(raw, int | float) else _parse_or_none(float, raw)
-    return float(number) if number is not None and math.isfinite(number) else None
-
-
-def _parse_or_none(kind: type[int] | type[float], raw: object) -> int | float | None:
-    """Parse text as ``kind``; anything that is not text, or not that kind of number, gives None."""
-    if not isinstance(raw, str):
-        return None
-    try:
-        return kind(raw.strip())
-    except ValueError:
-        return None
-
-
-def _in_bounds(spec: KeySpec, value: Any) -> bool:
-    if spec.minimum is not None and value < spec.minimum:
-        return False
-    return not (spec.maximum is not None and value > spec.maximum)
-
-
-def _show(value: object) -> str:
-    """A short, single-line rendering of a bad value for an error message."""
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
-def _plain_number(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else str(value)
 
 
 def _atomic_write_text(path: Path, text: str) -> None:

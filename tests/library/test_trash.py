@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from comicmaintainer.library.changes import FileChange
 from comicmaintainer.library.paths import PathError
 from comicmaintainer.library.process import Context, process
 from comicmaintainer.library.store import ActionState
@@ -33,7 +34,7 @@ def test_a_trashed_file_is_kept_recorded_and_can_be_put_back(ctx: Context, watch
     assert (action.kind, action.old_path, action.new_path, action.state) == (
         "delete", REL, str(target), ActionState.DONE,
     )  # fmt: skip
-    assert changes == [{"path": REL, "change": "deleted"}]
+    assert changes == [FileChange.deleted(REL)]
 
     undo(action.id, ctx)
     assert archive.is_file() and page_hashes(archive) == pages and not target.exists()

@@ -5,13 +5,28 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import Protocol
 
 from comicmaintainer.jobs.coalesce import Line
 from comicmaintainer.jobs.event_types import Envelope, Resync
 
-if TYPE_CHECKING:
-    from comicmaintainer.jobs.events import EventBus
+
+class BusSide(Protocol):
+    """What a subscription reads of the bus that made it (``jobs.events.EventBus`` is one); a
+    protocol, so that this module need not import the bus that imports it."""
+
+    job_update_interval: float
+    batch_size: int
+    clock: Callable[[], float]
+    _last_id: int
+
+    @property
+    def last_id(self) -> int: ...
+
+    def _read(self, after: int, limit: int) -> list[Envelope] | None: ...
+
+    def _forget(self, subscription: Subscription) -> None: ...
 
 
 class _LoopHub:
@@ -42,7 +57,7 @@ class _LoopHub:
 class Subscription:
     """One client's view of the bus: an async iterator of `Envelope`s. Use it on its own loop only."""
 
-    def __init__(self, bus: EventBus, hub: _LoopHub, cursor: int, resync_reason: str | None) -> None:
+    def __init__(self, bus: BusSide, hub: _LoopHub, cursor: int, resync_reason: str | None) -> None:
         self._bus = bus
         self._hub = hub
         self._cursor = cursor

@@ -34,8 +34,13 @@ async function startJob(jobs, body) {
   }
 }
 
-// Run `then` once, when the job `id` has finished (the jobs panel announces every end it sees).
-function afterJob(id, then) {
+// Run `then` once, when the job `id` has finished (the jobs panel announces every end it sees). A
+// short job can end on the stream before its POST is answered: then it has finished already.
+function afterJob(jobs, id, then) {
+  if (jobs.hasFinished(id)) {
+    then();
+    return;
+  }
   const onEnd = (ev) => {
     if (ev.detail.id !== id) return;
     document.removeEventListener("cm:job-finished", onEnd);
@@ -51,7 +56,7 @@ function fileActions(library, jobs) {
       // and then the list is drawn again (the file may have a new name, or have been set aside).
       try {
         const job = await post("/api/files/process", { path: file.path, mode: MODES[act] });
-        afterJob(job.id, () => library.load());
+        afterJob(jobs, job.id, () => library.load());
         jobs.started(job);
       } catch (err) {
         toast(err.message, "error");

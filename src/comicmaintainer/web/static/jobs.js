@@ -128,6 +128,10 @@ export class JobsPanel {
     return this.failures.get(id);
   }
 
+  hasFinished(id) {
+    return this.toasted.has(id);
+  }
+
   finished(job) {
     if (this.toasted.has(job.id)) return;
     this.toasted.add(job.id);
