@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import RAR_FIXTURES
+from tests.fixture_files import rar_path
 
 ROOT = Path(__file__).resolve().parents[1]
 ENTRYPOINT = ROOT / "docker" / "entrypoint.py"
@@ -140,7 +140,7 @@ def test_service_runs_as_puid_and_writes_files_it_owns(area: Path, ids: tuple[in
         staged.parent.mkdir()
         (area / "library" / "My Series").mkdir()
         os.chown(area / "library" / "My Series", uid, gid)
-        shutil.copy(RAR_FIXTURES / "pages-rar5.cbr", staged)
+        shutil.copy(rar_path("pages-rar5.cbr"), staged)
         os.chown(staged, 0, gid)
         staged.chmod(0o664)
         os.rename(staged, area / "library" / "My Series" / staged.name)
