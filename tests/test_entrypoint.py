@@ -278,4 +278,8 @@ def test_dockerfile_lints_clean() -> None:
     assert re.search(r"^HEALTHCHECK .*\n.*/api/health", text, re.M)
     assert 'ENTRYPOINT ["python", "/usr/local/bin/entrypoint.py"]' in text
     assert not re.search(r"^USER root", text, re.M) and "chown -R" not in text
-    assert "pip install --no-cache-dir ." in text  # the project from this source tree
+    # The project from this source tree, built as a wheel in the builder stage and installed from it.
+    assert "pip wheel --no-cache-dir --no-deps --wheel-dir /wheels ." in text
+    assert "pip install --no-cache-dir --no-index --find-links /wheels comicmaintainer" in text
+    runtime = text.split("\nFROM ")[-1]  # the last stage is the image: no compiler, no headers
+    assert not re.search(r"\b(g\+\+|gcc|build-essential|libicu-dev)\b", runtime)
