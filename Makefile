@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	.venv-schemathesis/bin/pip install -q schemathesis==4.32.5
 	touch $(STAMP)
 
-$(FIXTURES): $(STAMP) tools/fixtures.txt tools/fetch_fixtures.py
+$(FIXTURES): tools/fixtures.txt tools/fetch_fixtures.py | $(STAMP)
 	$(BIN)/python tools/fetch_fixtures.py .fixtures
 	touch $(FIXTURES)
 
@@ -31,8 +31,8 @@ test: $(STAMP) $(FIXTURES)
 	$(BIN)/pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench tools/fetch_fixtures.py
+	$(BIN)/ruff format --check src tests bench tools/fetch_fixtures.py
 	$(BIN)/mypy
 	$(BIN)/bandit -q -c pyproject.toml -r src --severity-level medium
 	$(BIN)/hadolint docker/Dockerfile
