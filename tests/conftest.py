@@ -11,10 +11,6 @@ from comicmaintainer.config import Settings, load_settings
 from comicmaintainer.library.process import Context
 from comicmaintainer.library.store import Store
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-RAR_FIXTURES = SHARED / "fixtures" / "rar"
-COMICINFO_XSD = SHARED / "schemas" / "ComicInfo-v2.0.xsd"
-
 
 @pytest.fixture
 def watched(tmp_path: Path) -> Path:

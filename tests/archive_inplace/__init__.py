@@ -19,6 +19,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from tests.fixture_files import need_tool
+
 OLD_XML = b'<?xml version="1.0" encoding="utf-8"?>\n<ComicInfo><Series>Old Series</Series></ComicInfo>\n'
 INFO = "ComicInfo.xml"
 
@@ -115,10 +117,10 @@ def tool_errors(path: Path) -> list[str]:
         bad = zf.testzip()
         if bad is not None:
             problems.append(f"testzip: {bad}")
-    unzip = subprocess.run(["unzip", "-tqq", str(path)], capture_output=True, text=True)
+    unzip = subprocess.run([need_tool("unzip"), "-tqq", str(path)], capture_output=True, text=True)
     if unzip.returncode != 0:
         problems.append(f"unzip -t: {unzip.returncode} {unzip.stdout} {unzip.stderr}")
-    sevenz = subprocess.run(["7z", "t", str(path)], capture_output=True, text=True)
+    sevenz = subprocess.run([need_tool("7z"), "t", str(path)], capture_output=True, text=True)
     if sevenz.returncode != 0 or "WARNINGS" in sevenz.stdout.upper():
         problems.append(f"7z t: {sevenz.returncode} {sevenz.stdout[-400:]}")
     return problems

@@ -26,6 +26,7 @@ from tests.archive_inplace import (
     tool_errors,
     walk_local_headers,
 )
+from tests.fixture_files import need_tool
 
 STORED, DEFLATED = zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED
 
@@ -234,7 +235,8 @@ def _made_by(tool: str, folder: Path, names: list[str], out: Path) -> Path:
         "Info-ZIP": ["zip", "-q", str(out), *names],  # keeps extra fields: timestamps, Unix ids
         "Info-ZIP streamed": ["zip", "-q", "-fd", str(out), *names],  # data descriptors
     }
-    subprocess.run(commands[tool], cwd=folder, check=True, capture_output=True)
+    command = commands[tool]
+    subprocess.run([need_tool(command[0]), *command[1:]], cwd=folder, check=True, capture_output=True)
     return out
 
 

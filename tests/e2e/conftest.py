@@ -5,8 +5,8 @@
 
 `served` builds a library with `example_library`, starts `build_service(settings)` under uvicorn
 (one job worker, so a job's progress can be watched) and stops it at teardown. `browser` is one
-Chromium for the whole session, launched from /usr/bin/chromium; without it every test here is
-skipped with the reason. Set UPDATE_SCREENSHOTS=1 to (re)write docs/screenshots/*.png.
+Chromium for the whole session, launched from /usr/bin/chromium; without it every test here fails,
+naming the Debian package to install. Set UPDATE_SCREENSHOTS=1 to (re)write docs/screenshots/*.png.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ import uvicorn
 
 from comicmaintainer import example_library
 from comicmaintainer.config import Settings
+from tests.fixture_files import CHROMIUM, need_chromium
 
-CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless=new",
     "--no-sandbox",
@@ -47,16 +47,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if Path(str(item.fspath)).is_relative_to(here):
             item.add_marker(pytest.mark.e2e)
-            if not CHROMIUM.exists():
-                item.add_marker(pytest.mark.skip(reason=f"browser tests need Chromium at {CHROMIUM}"))
 
 
 # Package scope, not session: Playwright's sync API runs an event loop in the main thread while it is
 # open, which would make every later test's asyncio.run() fail.
 @pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"browser tests need Chromium at {CHROMIUM}")
+    need_chromium()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:

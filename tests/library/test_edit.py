@@ -14,7 +14,7 @@ from comicmaintainer.library.process import Context, process
 from comicmaintainer.library.store import Status
 from comicmaintainer.library.undo import undo
 from tests.archive_factory import make_cbz, page_hashes
-from tests.conftest import RAR_FIXTURES
+from tests.fixture_files import rar_path
 
 OLD_XML = (
     b"<?xml version='1.0' encoding='utf-8'?>\n<ComicInfo><Series>Berserk</Series><Number>5</Number>"
@@ -105,7 +105,7 @@ def test_bad_values_are_refused_and_the_file_is_untouched(
 def test_rar_missing_and_outside_paths_are_plain_errors(ctx: Context, watched: Path) -> None:
     rar = watched / "Old" / "old.cbr"
     rar.parent.mkdir()
-    rar.write_bytes((RAR_FIXTURES / "pages-rar5.cbr").read_bytes())
+    rar.write_bytes(rar_path("pages-rar5.cbr").read_bytes())
     with pytest.raises(EditError, match="tags of a RAR cannot be written"):
         edit_tags("Old/old.cbr", {"Series": "X"}, ctx)
     assert read_tags("Old/old.cbr", ctx)["path"] == "Old/old.cbr"

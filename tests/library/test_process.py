@@ -17,7 +17,8 @@ from comicmaintainer.library.process import Context, process
 from comicmaintainer.library.store import Status, Store
 from comicmaintainer.library.undo import UndoError, undo
 from tests.archive_factory import make_cbz, page_hashes
-from tests.conftest import RAR_FIXTURES, make_settings
+from tests.conftest import make_settings
+from tests.fixture_files import rar_path
 
 
 def tags_of(path: Path) -> tuple[str | None, str | None, str | None]:
@@ -214,9 +215,7 @@ def test_path_outside_library_is_refused(ctx: Context, tmp_path: Path) -> None:
 
 
 def test_true_rar_is_converted_to_cbz_losslessly(ctx: Context, watched: Path) -> None:
-    fixture = RAR_FIXTURES / "pages-rar5.cbr"
-    if not fixture.exists():
-        pytest.skip(f"{fixture} not present")
+    fixture = rar_path("pages-rar5.cbr")
     src = watched / "Dorohedoro" / "Dorohedoro ch 7.cbr"
     src.parent.mkdir()
     shutil.copyfile(fixture, src)
@@ -234,9 +233,7 @@ def test_true_rar_is_converted_to_cbz_losslessly(ctx: Context, watched: Path) ->
 
 
 def test_true_rar_without_conversion_is_renamed_and_says_so(watched: Path, tmp_path: Path) -> None:
-    fixture = RAR_FIXTURES / "pages-rar5.cbr"
-    if not fixture.exists():
-        pytest.skip(f"{fixture} not present")
+    fixture = rar_path("pages-rar5.cbr")
     settings = make_settings(watched, tmp_path)
     from dataclasses import replace
 

@@ -7,14 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from comicmaintainer.library.locks import LibraryPresence
 from comicmaintainer.library.process import Context
 from comicmaintainer.library.recovery import recover
 from comicmaintainer.library.store import Status
 from tests.archive_factory import make_cbz
-from tests.conftest import RAR_FIXTURES
+from tests.fixture_files import rar_path
 
 OLD_XML = b'<?xml version="1.0"?>\n<ComicInfo><Series>b</Series></ComicInfo>\n'
 NEW_XML = b'<?xml version="1.0"?>\n<ComicInfo><Series>B</Series><Number>1</Number></ComicInfo>\n'
@@ -66,9 +64,7 @@ def test_rename_that_never_happened_is_rolled_back_and_redone_later(ctx: Context
 
 
 def test_interrupted_conversion_keeps_the_complete_cbz_and_drops_the_rar(ctx: Context, watched: Path) -> None:
-    fixture = RAR_FIXTURES / "pages-rar5.cbr"
-    if not fixture.exists():
-        pytest.skip(f"{fixture} not present")
+    fixture = rar_path("pages-rar5.cbr")
     from comicmaintainer.archive.cbr import convert_rar_to_cbz
 
     rar = watched / "D" / "d ch 7.cbr"

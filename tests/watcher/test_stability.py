@@ -5,14 +5,13 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
-import pytest
-
 from comicmaintainer.watcher.stability import (
     Signature,
     StabilityTracker,
     fingerprint_of,
     opens_as_archive,
 )
+from tests.fixture_files import rar_path
 
 
 class FakeClock:
@@ -99,12 +98,8 @@ def test_complete_zip_opens_and_truncated_does_not(tmp_path: Path) -> None:
         assert not opens_as_archive(tmp_path / "b.cbz"), cut
 
 
-RAR_SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "rar" / "pages-rar5.cbr"
-
-
-@pytest.mark.skipif(not RAR_SAMPLE.exists(), reason="shared RAR fixture not present")
 def test_complete_rar_opens_and_truncated_does_not(tmp_path: Path) -> None:
-    data = RAR_SAMPLE.read_bytes()
+    data = rar_path("pages-rar5.cbr").read_bytes()
     (tmp_path / "a.cbr").write_bytes(data)
     assert opens_as_archive(tmp_path / "a.cbr")
     for cut in (10, len(data) // 2, len(data) - 1):

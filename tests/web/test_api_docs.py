@@ -4,18 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from comicmaintainer.web.security import install_security
 from comicmaintainer.web.service import build_service
 from tests.conftest import make_settings
-
-CHROMIUM = Path("/usr/bin/chromium")
+from tests.fixture_files import CHROMIUM, need_chromium
 
 
 def test_docs_page_lists_the_api_with_no_csp_violation(tmp_path: Path, watched: Path, live_server) -> None:  # type: ignore[no-untyped-def]
-    if not CHROMIUM.exists():
-        pytest.skip("/usr/bin/chromium is not installed")
+    need_chromium()
     from playwright.sync_api import sync_playwright
 
     service = build_service(make_settings(watched, tmp_path), workers=1)

@@ -31,7 +31,7 @@ from comicmaintainer.config import (
 from comicmaintainer.logs import PACKAGE_LOGGER, setup_logging
 from comicmaintainer.web.service import Service, build_service
 from tests.archive_factory import make_cbz
-from tests.conftest import RAR_FIXTURES
+from tests.fixture_files import rar_path
 
 # Which test below proves each editable setting live. A new setting must be added here (with a test)
 # or be declared ``live=False`` in config.EDITABLE_KEYS, which the page and API then report.
@@ -247,9 +247,7 @@ def test_reader_and_notification_settings_apply_to_the_next_change(started: Star
 
 
 def test_cbr_conversion_switch_applies_to_the_next_file(started: Started, tmp_path: Path) -> None:
-    fixture = RAR_FIXTURES / "pages-rar5.cbr"
-    if not fixture.exists():
-        pytest.skip(f"{fixture} not present")
+    fixture = rar_path("pages-rar5.cbr")
     service, client = started(quiet_period=0.2)
     put(client, convert_cbr_to_cbz=False)
     staged = tmp_path / "staging" / "berserk ch 3.cbr"

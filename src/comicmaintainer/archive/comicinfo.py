@@ -174,9 +174,11 @@ def _enum_fixer(allowed: Iterable[str]) -> Callable[[ET.Element], bool]:
 
 
 def _fix_rating(element: ET.Element) -> bool:
-    """CommunityRating is a decimal from 0 to 5 with at most two fraction digits."""
+    """CommunityRating is a decimal from 0 to 5 with one fraction digit.
+
+    The 2.0 schema allows two fraction digits, the 2.1 draft one; one is valid under both."""
     try:
-        value = Decimal((element.text or "").strip()).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        value = Decimal((element.text or "").strip()).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
     except InvalidOperation:
         return False
     if not value.is_finite() or not Decimal(0) <= value <= Decimal(5):
