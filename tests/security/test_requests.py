@@ -101,8 +101,11 @@ def test_ten_megabyte_json_body_is_refused_unread(secure_app: AppFactory) -> Non
     try:
         response = httpx.post(url + "/api/things", content=big, headers={"Content-Type": "application/json"})
         assert response.status_code == 413
-    except httpx.WriteError:
-        pass  # the server answered and closed before the client finished sending: refused unread
+    except (httpx.WriteError, httpx.RemoteProtocolError):
+        # The server answered and closed before the client finished sending: refused unread. Closing a
+        # socket with unread bytes resets it, and the reset can reach the client before it has read the
+        # whole answer; the raw connection above is what proves the 413.
+        pass
     ok = httpx.post(url + "/api/things", content=b"x" * (1024 * 1024 - 1))
     assert ok.status_code == 200 and ok.json() == {"received": 1024 * 1024 - 1}
 
