@@ -241,6 +241,7 @@ def test_reader_and_notification_settings_apply_to_the_next_change(started: Star
         # Both were off before the change: a scan and a message prove the running parts took it.
         komga.wait_for(1, path_part="/scan")
         wait_for(lambda: notify.messages(), 20, "a job-finished message")
+        assert [m["title"] for m in notify.messages()] == ["Job 1 (process) completed"]
     finally:
         komga.close()
         notify.close()

@@ -35,7 +35,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from comicmaintainer.jobs.events import EventBus, JobItem
+from comicmaintainer.jobs.events import EventBus, JobItem, JobUpdated
 from comicmaintainer.jobs.live import Live
 from comicmaintainer.jobs.locate import Found, Trail, locate, move_of_result
 from comicmaintainer.jobs.model import (
@@ -72,7 +72,8 @@ _ITEM_STATUS = {
 }
 
 # A progress row to store once the engine's lock is released: (job, its number, the row).
-_Write = tuple[Live, int, dict[str, Any]] | None
+# A progress row to store after the lock is released, and the final event to publish once it is.
+_Write = tuple[Live, int, dict[str, Any], JobUpdated | None] | None
 
 
 class JobEngine:
@@ -241,23 +242,31 @@ class JobEngine:
 
     def _progress(self, live: Live, *, force: bool = False, store: bool = True) -> _Write:
         """(Under the lock.) Publish the job's state; return the row to store when forced, final, or
-        when the last one is old enough. The caller stores it with `_save` after releasing the lock."""
+        when the last one is old enough. The caller stores it with `_save` after releasing the lock.
+        A final state is published only once its row is stored, so that a listener that reads the
+        job on its end (notifications, a page's reload) finds it ended."""
         now = time.monotonic()
         write: _Write = None
+        event = live.event(self._worker_count)
+        live.published_at = now
         if store and (force or live.finished or now - live.flushed_at >= PROGRESS_INTERVAL):
             live.flushed_at = now
             live.written += 1
-            write = (live, live.written, live.snapshot(self._worker_count))
-        live.published_at = now
-        self._bus.publish(live.event(self._worker_count))
+            final = event if live.finished else None
+            write = (live, live.written, live.snapshot(self._worker_count), final)
+            if final is not None:
+                return write
+        self._bus.publish(event)
         return write
 
     def _save(self, write: _Write) -> None:
         """Store a progress row (not under the lock); a finished job then leaves the live table."""
         if write is None:
             return
-        live, number, snapshot = write
+        live, number, snapshot, final = write
         live.save(number, snapshot, self._jobs.save_progress)
+        if final is not None:
+            self._bus.publish(final)
         if snapshot["finished_at"] is not None:
             # Only now: until its final row is stored, `get` must answer from memory.
             with self._lock:
