@@ -143,7 +143,9 @@ def test_signed_in_under_base_path(secured: Callable[..., str], tab: Callable[..
     wait_true(page, "[...document.querySelectorAll('img.cover')].some(i => i.complete && i.naturalWidth > 0)")
     assert seen.covers and all(status == 200 for status in seen.covers)
 
-    # Job progress reaches the page only through the event stream under the prefix.
+    # Job progress reaches the page only through the event stream under the prefix. The covers asked
+    # for so far are in first: one still in flight when the job renames its file would rightly be a 404.
+    wait_true(page, "[...document.querySelectorAll('img.cover')].every(i => i.complete)")
     page.click("#process-all")
     expect(page.locator("#job-status")).to_have_text("completed", timeout=30_000)
     done, total = (int(n) for n in str(page.text_content("#job-count")).split("/"))
