@@ -85,7 +85,7 @@ def apply_tag_changes(rel_path: str, changes: Mapping[str, str | None], ctx: Con
         if after == before:
             return EditOutcome(rel_path, before, before, changed=False)
         action_id = _write(rel_path, path, info.comicinfo, new_xml, ctx)
-        _remember(rel_path, path, info.content_id, ctx)
+        remember_write(rel_path, path, info.content_id, ctx, manual_edit=True)
     ctx.on_change(FileChange.updated(rel_path))
     return EditOutcome(rel_path, before, after, changed=True, action_id=action_id)
 
@@ -173,8 +173,9 @@ def _write(rel: str, path: Path, old_xml: bytes | None, new_xml: bytes, ctx: Con
     return action_id
 
 
-def _remember(rel: str, path: Path, content_id: str, ctx: Context) -> None:
-    """New fingerprint (our write is no outside change) and manual_edit; status and error stay as is."""
+def remember_write(rel: str, path: Path, content_id: str, ctx: Context, *, manual_edit: bool | None) -> None:
+    """New fingerprint, so our own write is no outside change; status and error stay as they are, and
+    so does manual_edit unless it is given (a person's edit sets it; a metadata write keeps it)."""
     row = ctx.store.get_file(rel)
     fp = fingerprint(path)
     ctx.store.mark(
@@ -186,7 +187,7 @@ def _remember(rel: str, path: Path, content_id: str, ctx: Context) -> None:
         mtime_ns=fp.mtime_ns,
         inode=fp.inode,
         content_id=content_id,
-        manual_edit=True,
+        manual_edit=manual_edit if manual_edit is not None else bool(row and row.manual_edit),
     )
 
 

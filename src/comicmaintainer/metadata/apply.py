@@ -20,16 +20,14 @@ from typing import Any
 import defusedxml.ElementTree as SafeET
 
 from comicmaintainer.archive import cbz_write
-from comicmaintainer.archive.atomic import fingerprint
 from comicmaintainer.archive.comicinfo import build_comicinfo, parse_comicinfo
 from comicmaintainer.archive.detect import detect_format
 from comicmaintainer.archive.errors import ArchiveError
 from comicmaintainer.archive.reader import read_archive
 from comicmaintainer.library.changes import FileChange
-from comicmaintainer.library.edit import fields_of
+from comicmaintainer.library.edit import fields_of, remember_write
 from comicmaintainer.library.paths import resolve_inside
 from comicmaintainer.library.process import Context, Stage, process
-from comicmaintainer.library.store import Status
 from comicmaintainer.library.store.metadata import SeriesMatch
 from comicmaintainer.metadata import match as ranking
 from comicmaintainer.metadata.model import SeriesRecord, SourceError
@@ -76,7 +74,7 @@ def write_match(
             ctx.store.set_action_state(action_id, "rolled_back")
             raise
         ctx.store.set_action_state(action_id, "done")
-        _remember(rel, path, info.content_id, ctx)
+        remember_write(rel, path, info.content_id, ctx, manual_edit=None)
     ctx.on_change(FileChange.updated(rel))
     result = _result(rel, "processed", before, dict(todo), f"{len(todo)} fields from {match.source}")
     result["action_id"] = action_id
@@ -125,23 +123,6 @@ def _with_fields(old_xml: bytes | None, fields: Mapping[str, str]) -> bytes:
         ET.SubElement(root, name).text = value
     edited = ET.tostring(root, encoding="utf-8")
     return build_comicinfo(parse_comicinfo(edited), edited)
-
-
-def _remember(rel: str, path: Any, content_id: str, ctx: Context) -> None:
-    """New fingerprint, so our write is no outside change; status and a person's manual_edit stay."""
-    row = ctx.store.get_file(rel)
-    fp = fingerprint(path)
-    ctx.store.mark(
-        rel,
-        status=row.status if row else Status.UNPROCESSED,
-        error=row.error if row else None,
-        duplicate_of=row.duplicate_of if row else None,
-        size=fp.size,
-        mtime_ns=fp.mtime_ns,
-        inode=fp.inode,
-        content_id=content_id,
-        manual_edit=row.manual_edit if row else False,
-    )
 
 
 def _result(
