@@ -43,8 +43,7 @@ from comicmaintainer.jobs.events import EventBus  # noqa: E402
 from comicmaintainer.jobs.model import JobSpec  # noqa: E402
 from comicmaintainer.library.edit import fields_of  # noqa: E402
 from comicmaintainer.library.process import Context  # noqa: E402
-from comicmaintainer.library.store import Store  # noqa: E402
-from comicmaintainer.library.store.metadata import SeriesMatch  # noqa: E402
+from comicmaintainer.library.store import SeriesMatch, Store  # noqa: E402
 from comicmaintainer.metadata.apply import write_match  # noqa: E402
 from comicmaintainer.metadata.job import service_for  # noqa: E402
 

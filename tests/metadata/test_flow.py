@@ -104,7 +104,7 @@ def test_a_pin_is_written_kept_across_restarts_and_can_be_cleared(
     job, _ = run(engine, paths)
     assert job["succeeded"] == 2 and tags(mctx, paths[1])["Writer"] == "Naoki Urasawa"
     with Store(settings.db_path) as reopened:  # another process, or the next start
-        from comicmaintainer.library.store.metadata import MetadataStore
+        from comicmaintainer.library.store import MetadataStore
 
         pinned = MetadataStore(reopened).get_match("Monster")
     assert pinned is not None and (pinned.status, pinned.source_id) == ("pinned", "3")

@@ -8,8 +8,7 @@ from importlib import resources
 from pathlib import Path
 
 from comicmaintainer.jobs.model import JobSpec
-from comicmaintainer.library.store import JobStore, NewJob, Store
-from comicmaintainer.library.store.metadata import MetadataStore, SeriesMatch
+from comicmaintainer.library.store import JobStore, MetadataStore, NewJob, SeriesMatch, Store
 
 
 def test_0008_keeps_every_job_and_item_and_allows_match_jobs(tmp_path: Path) -> None:

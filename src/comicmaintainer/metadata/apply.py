@@ -28,7 +28,7 @@ from comicmaintainer.library.changes import FileChange
 from comicmaintainer.library.edit import fields_of, remember_write
 from comicmaintainer.library.paths import resolve_inside
 from comicmaintainer.library.process import Context, Stage, process
-from comicmaintainer.library.store.metadata import SeriesMatch
+from comicmaintainer.library.store import SeriesMatch
 from comicmaintainer.metadata import match as ranking
 from comicmaintainer.metadata.model import SeriesRecord, SourceError
 from comicmaintainer.metadata.service import MetadataService, folder_of

@@ -21,8 +21,7 @@ from pathlib import PurePosixPath
 from comicmaintainer.config import METADATA_SOURCES, Settings
 from comicmaintainer.domain.naming import series_from_folder
 from comicmaintainer.library.paths import resolve_inside
-from comicmaintainer.library.store import Store
-from comicmaintainer.library.store.metadata import MetadataStore, SeriesMatch
+from comicmaintainer.library.store import MetadataStore, SeriesMatch, Store
 from comicmaintainer.metadata import match as ranking
 from comicmaintainer.metadata.model import Candidate, SeriesRecord, SourceError
 from comicmaintainer.metadata.sources import Client, build_client, order

@@ -29,6 +29,7 @@ from comicmaintainer.library.store.jobs import (
     JobStore,
     NewJob,
 )
+from comicmaintainer.library.store.metadata import MetadataStore, SeriesMatch
 from comicmaintainer.library.store.statuses import (
     ACTIVE_ITEM_STATUSES,
     FINAL_JOB_STATUSES,
@@ -58,7 +59,9 @@ __all__ = [
     "JobItemRow",
     "JobRow",
     "JobStore",
+    "MetadataStore",
     "NewJob",
+    "SeriesMatch",
     "Status",
     "Store",
     "StoreError",
