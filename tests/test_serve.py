@@ -39,12 +39,12 @@ def poll(fn, timeout: float = 30.0):  # type: ignore[no-untyped-def]
     return None
 
 
-def test_dropped_files_become_one_watcher_job_and_the_list_shows_them(tmp_path: Path) -> None:
-    watched, config = tmp_path / "library", tmp_path / "config"
+def start_serve(watched: Path, config: Path, *, quiet_period: float) -> tuple[subprocess.Popen[str], str]:
+    """`comicmaintainer serve` as its own process on `watched` (with an empty Berserk folder); its URL."""
     (watched / "Berserk").mkdir(parents=True)
     port = free_port()
     env = {**os.environ, "WATCHED_DIR": str(watched), "CONFIG_DIR": str(config), "WEB_PORT": str(port)}
-    save_config(load_settings(env), quiet_period=0.5)
+    save_config(load_settings(env), quiet_period=quiet_period)
     proc = subprocess.Popen(
         [sys.executable, "-m", "comicmaintainer.cli", "serve", "--host", "127.0.0.1"],
         env=env,
@@ -52,7 +52,12 @@ def test_dropped_files_become_one_watcher_job_and_the_list_shows_them(tmp_path: 
         stderr=subprocess.PIPE,
         text=True,
     )
-    base = f"http://127.0.0.1:{port}"
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def test_dropped_files_become_one_watcher_job_and_the_list_shows_them(tmp_path: Path) -> None:
+    watched, config = tmp_path / "library", tmp_path / "config"
+    proc, base = start_serve(watched, config, quiet_period=0.5)
     try:
         assert poll(lambda: httpx.get(f"{base}/api/health").status_code == 200), "server did not come up"
         assert httpx.get(f"{base}/").status_code == 200
@@ -106,18 +111,7 @@ def test_start_up_problems_are_one_line_each_and_exit_2(tmp_path: Path) -> None:
 def test_a_stop_signal_mid_job_stops_in_order_and_exits_0(tmp_path: Path, sig: signal.Signals) -> None:
     """`docker stop` sends SIGTERM: it must stop as Ctrl-C does, with the store closed and nothing cut off."""
     watched, config = tmp_path / "library", tmp_path / "config"
-    (watched / "Berserk").mkdir(parents=True)
-    port = free_port()
-    env = {**os.environ, "WATCHED_DIR": str(watched), "CONFIG_DIR": str(config), "WEB_PORT": str(port)}
-    save_config(load_settings(env), quiet_period=0.3)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "comicmaintainer.cli", "serve", "--host", "127.0.0.1"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
+    proc, base = start_serve(watched, config, quiet_period=0.3)
     try:
         assert poll(lambda: httpx.get(f"{base}/api/health").status_code == 200), "server did not come up"
         for n in range(1, 41):

@@ -10,7 +10,7 @@ from typing import Any
 
 from comicmaintainer.metadata.http import SourceHttp
 from comicmaintainer.metadata.model import NotFoundAtSource, SeriesRecord, SourceError
-from comicmaintainer.metadata.text import clean_html, names, one_of
+from comicmaintainer.metadata.text import clean_html, names, numeric_id, one_of
 
 NAME = "anilist"
 PUBLISHED_PER_MINUTE = 90
@@ -47,9 +47,7 @@ class AniList:
 
     @staticmethod
     def parse_id(text: str) -> str | None:
-        text = text.strip()
-        found = _URL_ID.search(text)
-        return found.group(1) if found else text if text.isdigit() else None
+        return numeric_id(text, _URL_ID)
 
     def _query(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
         answer = self.http.post("", {"query": query, "variables": variables})

@@ -13,7 +13,7 @@ from typing import Any
 
 from comicmaintainer.metadata.http import SourceHttp
 from comicmaintainer.metadata.model import KeyRefused, NotFoundAtSource, SeriesRecord, SourceError
-from comicmaintainer.metadata.text import clean_html, names, one_of, year_of
+from comicmaintainer.metadata.text import clean_html, names, numeric_id, one_of, year_of
 
 NAME = "comicvine"
 VOLUME_PREFIX = "4050-"
@@ -44,9 +44,7 @@ class ComicVine:
 
     @staticmethod
     def parse_id(text: str) -> str | None:
-        text = text.strip()
-        found = _URL_ID.search(text)
-        return found.group(1) if found else text if text.isdigit() else None
+        return numeric_id(text, _URL_ID)
 
 
 def _ok(answer: Any) -> Any:

@@ -12,7 +12,7 @@ from typing import Any
 
 from comicmaintainer.metadata.http import SourceHttp
 from comicmaintainer.metadata.model import SeriesRecord, SourceError
-from comicmaintainer.metadata.text import clean_html, names, year_of
+from comicmaintainer.metadata.text import clean_html, names, numeric_id, year_of
 
 NAME = "mangaupdates"
 _URL_ID = re.compile(r"mangaupdates\.com/series/([0-9a-z]+)")
@@ -41,9 +41,7 @@ class MangaUpdates:
 
     @staticmethod
     def parse_id(text: str) -> str | None:
-        text = text.strip()
-        found = _URL_ID.search(text)
-        return found.group(1) if found else text if text.isdigit() else None
+        return numeric_id(text, _URL_ID)
 
 
 def to_record(data: dict[str, Any]) -> SeriesRecord:

@@ -11,7 +11,7 @@ from typing import Any
 
 from comicmaintainer.metadata.http import SourceHttp
 from comicmaintainer.metadata.model import SeriesRecord, SourceError
-from comicmaintainer.metadata.text import names
+from comicmaintainer.metadata.text import names, numeric_id
 
 NAME = "metron"
 SITE = "https://metron.cloud/series/"
@@ -39,9 +39,7 @@ class Metron:
 
     @staticmethod
     def parse_id(text: str) -> str | None:
-        text = text.strip()
-        found = _URL_ID.search(text)
-        return found.group(1) if found else text if text.isdigit() else None
+        return numeric_id(text, _URL_ID)
 
 
 def _listed(item: dict[str, Any]) -> SeriesRecord:

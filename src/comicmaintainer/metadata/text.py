@@ -33,3 +33,10 @@ def year_of(value: object) -> int | None:
     """A four-digit year from ``2011``, ``"2011"`` or ``"2011-03-01"``; None otherwise."""
     found = re.match(r"\s*(\d{4})", str(value)) if value is not None else None
     return int(found.group(1)) if found else None
+
+
+def numeric_id(text: str, page: re.Pattern[str]) -> str | None:
+    """A source's numeric id from a pasted page address (``page``'s first group) or the bare number."""
+    text = text.strip()
+    found = page.search(text)
+    return found.group(1) if found else text if text.isdigit() else None
