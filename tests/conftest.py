@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 from comicmaintainer.config import Settings, load_settings
 from comicmaintainer.library.process import Context
 from comicmaintainer.library.store import Store
+from comicmaintainer.logs import PACKAGE_LOGGER
 
 
 @pytest.fixture
@@ -36,3 +38,17 @@ def ctx(settings: Settings) -> Iterator[Context]:
         yield Context(settings=settings, store=store)
     finally:
         store.close()
+
+
+@pytest.fixture
+def package_logger() -> Iterator[None]:
+    """setup_logging configures a process-wide logger (as the CLI does before `serve`); the test that
+    calls it gets the logger back as it was."""
+    logger = logging.getLogger(PACKAGE_LOGGER)
+    before, level = list(logger.handlers), logger.level
+    yield
+    for handler in list(logger.handlers):
+        if handler not in before:
+            logger.removeHandler(handler)
+            handler.close()
+    logger.setLevel(level)

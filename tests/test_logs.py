@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,18 +12,7 @@ import pytest
 from comicmaintainer.config import Settings, load_settings
 from comicmaintainer.logs import PACKAGE_LOGGER, setup_logging, tail
 
-
-@pytest.fixture(autouse=True)
-def clean_package_logger() -> Iterator[None]:
-    """setup_logging configures a process-wide logger; leave it as we found it."""
-    logger = logging.getLogger(PACKAGE_LOGGER)
-    before, level = list(logger.handlers), logger.level
-    yield
-    for handler in list(logger.handlers):
-        if handler not in before:
-            logger.removeHandler(handler)
-            handler.close()
-    logger.setLevel(level)
+pytestmark = pytest.mark.usefixtures("package_logger")  # tests/conftest.py
 
 
 def make_settings(tmp_path: Path, **env: str) -> Settings:

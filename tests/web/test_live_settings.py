@@ -28,7 +28,7 @@ from comicmaintainer.config import (
     restart_required,
     save_config,
 )
-from comicmaintainer.logs import PACKAGE_LOGGER, setup_logging
+from comicmaintainer.logs import setup_logging
 from comicmaintainer.web.service import Service, build_service
 from tests.archive_factory import make_cbz
 from tests.fixture_files import rar_path
@@ -257,19 +257,6 @@ def test_cbr_conversion_switch_applies_to_the_next_file(started: Started, tmp_pa
     (service.settings.watched_dir / "Berserk").mkdir(parents=True, exist_ok=True)
     os.rename(staged, service.settings.watched_dir / "Berserk" / staged.name)
     wait_for(lambda: processed_paths(client) == ["Berserk/Berserk - Chapter 0003.cbr"], 20, "a kept RAR")
-
-
-@pytest.fixture
-def package_logger() -> Iterator[None]:
-    """The CLI sets up the log file before `serve`; here the test does, and takes it down after."""
-    logger = logging.getLogger(PACKAGE_LOGGER)
-    before, level = list(logger.handlers), logger.level
-    yield
-    for handler in list(logger.handlers):
-        if handler not in before:
-            logger.removeHandler(handler)
-            handler.close()
-    logger.setLevel(level)
 
 
 def test_log_size_and_job_retention_apply_at_once(
