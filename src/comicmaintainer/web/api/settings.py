@@ -58,7 +58,18 @@ class SettingsOut(BaseModel):
 Template = Annotated[str, Field(min_length=1, max_length=500)]
 
 
-class SettingsIn(BaseModel):
+class KindTemplatesIn(BaseModel):
+    """The templates per kind of book (domain/templates.py), in a change and in a preview."""
+
+    volume_format: Template | None = None
+    range_format: Template | None = None
+    part_format: Template | None = None
+    special_format: Template | None = None
+    title_format: Template | None = None
+    volume_padding: Annotated[int, Field(ge=0, le=10)] | None = None
+
+
+class SettingsIn(KindTemplatesIn):
     """Only the keys given change; the ranges are checked again by config.save_config."""
 
     model_config = ConfigDict(extra="forbid")
@@ -71,27 +82,15 @@ class SettingsIn(BaseModel):
     log_max_bytes: Annotated[int, Field(ge=64 * 1024, le=1024**3)] | None = None
     convert_cbr_to_cbz: bool | None = None
     job_retention_days: Annotated[int, Field(ge=0, le=3650)] | None = None
-    volume_format: Template | None = None
-    range_format: Template | None = None
-    part_format: Template | None = None
-    special_format: Template | None = None
-    title_format: Template | None = None
-    volume_padding: Annotated[int, Field(ge=0, le=10)] | None = None
     number_volumes: bool | None = None
 
 
-class PreviewIn(BaseModel):
+class PreviewIn(KindTemplatesIn):
     """The templates to try; those left out are the ones in use."""
 
     filename_format: Template
     issue_padding: Annotated[int, Field(ge=0, le=10)] = 4
     path: Annotated[str, Field(min_length=1, max_length=MAX_PATH)] | None = None
-    volume_format: Template | None = None
-    range_format: Template | None = None
-    part_format: Template | None = None
-    special_format: Template | None = None
-    title_format: Template | None = None
-    volume_padding: Annotated[int, Field(ge=0, le=10)] | None = None
 
 
 class KindPreview(BaseModel):
