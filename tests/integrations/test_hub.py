@@ -10,6 +10,7 @@ import pytest
 from comicmaintainer.config import Settings, save_config
 from comicmaintainer.integrations.hub import Integrations, change_paths
 from comicmaintainer.jobs.events import EventBus, JobUpdated, Resync
+from comicmaintainer.library.changes import FileChange
 from comicmaintainer.library.store import JobStore, NewJob, Store
 from tests.integrations.fakes import FakeNotify
 
@@ -50,14 +51,6 @@ def test_a_missed_job_end_is_told_after_a_resync_and_never_twice(
             hub.stop()
 
 
-def test_change_paths_reads_dicts_and_records() -> None:
-    assert change_paths({"path": "B/2.cbz", "old_path": "A/1.cbz", "change": "renamed"}) == (
-        "B/2.cbz",
-        "A/1.cbz",
-    )
-
-    class Record:
-        path = "C/3.cbz"
-        old_path = None
-
-    assert change_paths(Record()) == ("C/3.cbz",)
+def test_change_paths_are_the_new_and_the_old_path() -> None:
+    assert change_paths(FileChange.renamed("A/1.cbz", "B/2.cbz")) == ("B/2.cbz", "A/1.cbz")
+    assert change_paths(FileChange.updated("C/3.cbz")) == ("C/3.cbz",)

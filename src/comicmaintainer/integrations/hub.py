@@ -23,6 +23,7 @@ from comicmaintainer.integrations.readers import client_for
 from comicmaintainer.integrations.rescan import ClientFactory, Rescanner
 from comicmaintainer.integrations.secrets import Redactor
 from comicmaintainer.jobs.events import EventBus, JobUpdated, Resync, Subscription
+from comicmaintainer.library.changes import FileChange
 from comicmaintainer.library.store import JobRow, JobStore, Store
 
 log = logging.getLogger("comicmaintainer.integrations")
@@ -31,10 +32,9 @@ FINAL = ("completed", "failed", "cancelled")
 MAX_LISTED_ITEMS = 10_000  # items read back per job for its failure/duplicate lists
 
 
-def change_paths(change: Any) -> tuple[str, ...]:
-    """The library paths one change record touches (new and old): the one adapter to its shape."""
-    get = change.get if isinstance(change, dict) else lambda key: getattr(change, key, None)
-    return tuple(p for p in (get("path"), get("old_path")) if isinstance(p, str) and p)
+def change_paths(change: FileChange) -> tuple[str, ...]:
+    """The library paths one change touches (new and old)."""
+    return tuple(p for p in (change.path, change.old_path) if p)
 
 
 class Integrations:
@@ -71,7 +71,7 @@ class Integrations:
         self.notifier.configure(settings.notify_urls, settings.notify_events, settings.notify_group_seconds)
         self.redactor.set_secrets(settings.reader_servers, settings.notify_urls)
 
-    def on_change(self, change: Any) -> None:
+    def on_change(self, change: FileChange) -> None:
         self.rescanner.note(change_paths(change))
 
     def start(self) -> None:
