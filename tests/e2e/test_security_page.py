@@ -164,6 +164,39 @@ def test_signed_in_under_base_path(secured: Callable[..., str], tab: Callable[..
     assert outside == [], f"requests outside the base path: {outside}"
 
 
+def test_sign_out_waits_for_the_covers_on_their_way(
+    secured: Callable[..., str], tab: Callable[..., Any]
+) -> None:
+    """A cover asked for just before Sign out is answered before the session ends, never refused."""
+    from playwright.sync_api import expect
+
+    base = secured("127.0.0.1", SIGNED_IN) + "/comics"
+    page, seen = tab()
+    held: list[Any] = []
+    covers = re.compile(r"/api/files/cover")
+    page.route(covers, lambda route: held.append(route))  # asked for, not yet sent on
+    asked: list[str] = []
+    page.on("request", lambda req: asked.append(f"{req.method} {urlsplit(req.url).path}"))
+    page.goto(base + "/")
+    sign_in(page)
+    wait_ready(page)
+    wait_true(page, "document.querySelectorAll('img.cover:not([data-src])').length > 0")
+    assert held, "a cover is on its way"
+
+    page.click("#menu-button")
+    page.click("#sign-out")
+    page.wait_for_timeout(300)
+    assert "POST /comics/logout" not in asked  # sign-out waits for the covers in flight
+    for route in held:
+        route.continue_()
+    page.unroute(covers)
+
+    expect(page).to_have_url(base + "/login")
+    assert "POST /comics/logout" in asked
+    assert seen.covers and all(status == 200 for status in seen.covers)
+    assert seen.errors == [] and seen.failed == []
+
+
 def test_lost_session_goes_to_login(secured: Callable[..., str], tab: Callable[..., Any]) -> None:
     from playwright.sync_api import expect
 

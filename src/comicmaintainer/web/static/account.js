@@ -32,24 +32,28 @@ function showExposedBanner() {
   });
 }
 
-async function signOut() {
+// `quiet` stops the page's background requests (covers, the event stream) and resolves when none is
+// in flight; `resume` starts them again if the server could not be reached.
+async function signOut({ quiet, resume }) {
+  await quiet();
   try {
     // The answer is a redirect to the login page; we go there ourselves once the session is gone.
     await fetch(appUrl("/logout"), { method: "POST", redirect: "manual" });
   } catch {
     toast("The server cannot be reached: you are still signed in.", "error");
+    resume();
     return;
   }
   location.assign(appUrl("/login"));
 }
 
-function showUser(user) {
+function showUser(user, background) {
   $("#account-user").textContent = `Signed in as ${user}`;
   $("#account").hidden = false;
-  $("#sign-out").addEventListener("click", signOut);
+  $("#sign-out").addEventListener("click", () => signOut(background));
 }
 
-export async function showAccount() {
+export async function showAccount(background) {
   let status;
   try {
     status = await get("/api/security");
@@ -57,5 +61,5 @@ export async function showAccount() {
     return; // an old server without the route, or offline: the rest of the page says so
   }
   if (status.exposed) showExposedBanner();
-  if (status.auth_enabled && status.authenticated) showUser(status.user || "");
+  if (status.auth_enabled && status.authenticated) showUser(status.user || "", background);
 }

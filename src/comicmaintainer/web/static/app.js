@@ -116,11 +116,15 @@ async function main() {
     // Defaults are fine; the list below reports a server that cannot be reached.
   }
   applyTheme(prefs.theme);
-  window.__cm.account = showAccount(); // not awaited: the list need not wait for it
   const jobs = new JobsPanel();
   const library = new Library(prefs, {});
   library.handlers.fileAction = fileActions(library, jobs);
   const stream = new LiveStream(streamHandlers(library, jobs), showConnection);
+  const background = {
+    quiet: () => (stream.stop(), library.covers.pause()),
+    resume: () => (stream.start(), library.covers.resume()),
+  };
+  window.__cm.account = showAccount(background); // not awaited: the list need not wait for it
   Object.assign(window.__cm, { library, jobs, stream });
   stream.start();
   bindSelectionActions(library, jobs);

@@ -7,6 +7,9 @@
 // No cover is asked for a file that needs attention: its archive could not be read, so the request
 // could only fail (and put an error in the browser's console). A cover that failed once is not asked
 // again while the file stays the same (same size and time), however often its row is drawn again.
+//
+// Signing out pauses the loader and waits for the covers on their way: one that reached the server
+// after the session was gone would be refused, an error in the console for nothing.
 
 const MAX_PARALLEL = 2;
 
@@ -19,6 +22,8 @@ export class CoverLoader {
     this.queue = [];
     this.active = 0;
     this.failed = new Set(); // fileKey of covers that could not be loaded
+    this.paused = false;
+    this.whenIdle = null; // resolves pause() once nothing is in flight
     this.observer = new IntersectionObserver((entries) => this.onVisible(entries), { rootMargin: "200px" });
   }
 
@@ -44,7 +49,27 @@ export class CoverLoader {
     this.pump();
   }
 
+  // No new cover is asked for; settles once those in flight are in, or after `ms` at the latest.
+  pause(ms = 2000) {
+    this.paused = true;
+    return new Promise((resolve) => {
+      this.whenIdle = resolve;
+      setTimeout(resolve, ms);
+      this.settle();
+    });
+  }
+
+  resume() {
+    this.paused = false;
+    this.pump();
+  }
+
+  settle() {
+    if (this.active === 0 && this.whenIdle) this.whenIdle();
+  }
+
   pump() {
+    if (this.paused) return this.settle();
     while (this.active < MAX_PARALLEL && this.queue.length) {
       const img = this.queue.shift();
       if (!img.isConnected || !img.dataset.src) continue;

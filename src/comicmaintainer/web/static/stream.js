@@ -78,6 +78,13 @@ export class LiveStream {
     this.retryMs = Math.min(this.retryMs * 2, 10000);
   }
 
+  // Closed for good (signing out): nothing more arrives, nothing reopens it.
+  stop() {
+    if (this.source) this.source.close();
+    this.source = null;
+    clearTimeout(this.timer);
+  }
+
   // Drops the connection as a network failure would, then comes back after `ms`: used by the
   // end-to-end tests to prove that the page catches up without double counting.
   drop(ms = 1000) {
