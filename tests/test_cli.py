@@ -63,7 +63,7 @@ def test_dry_run_then_run_then_nothing(library_200: example_library.ExampleLibra
     plans = [json.loads(line) for line in dry.stdout.splitlines()]
     assert len(plans) == len(library_200.files)
     assert all(p["dry_run"] for p in plans)
-    assert sum(p["outcome"] == "duplicate" for p in plans) >= library_200.expected_duplicates
+    assert sum(p["outcome"] == "duplicate" for p in plans) == library_200.expected_duplicates
 
     real = run_cli("process", "--json", watched=watched, config=config, extra_env=env)
     results = [json.loads(line) for line in real.stdout.splitlines()]

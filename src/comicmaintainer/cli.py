@@ -82,7 +82,7 @@ def process_cmd(
         failed = 0
         results = _run_all(files, pctx, dry_run=dry_run, force=force, progress=not as_json)
         if dry_run:
-            results = iter(reconcile_preview(sorted(results, key=lambda r: r.path)))
+            results = iter(reconcile_preview(sorted(results, key=lambda r: r.path), pctx))
         for result in results:
             failed += result.failed
             click.echo(json.dumps(result.to_json()) if as_json else _describe(result))

@@ -143,6 +143,21 @@ def test_preview_of_a_batch_flags_two_files_planned_onto_one_name(
     assert too_many.status_code == 422
 
 
+def test_preview_of_a_batch_keeps_two_different_books_apart_as_the_run_does(
+    api: httpx.Client, service: Service
+) -> None:
+    root = service.settings.watched_dir
+    write_cbz(root / "Berserk" / "Berserk v01 ch 77.cbz", seed=77)  # chapters counted again per volume
+    write_cbz(root / "Berserk" / "Berserk v02 ch 77.cbz", seed=78)
+    api.post("/api/scan")
+    paths = ["Berserk/Berserk v01 ch 77.cbz", "Berserk/Berserk v02 ch 77.cbz"]
+    items = api.post("/api/preview", json={"paths": paths}).json()["items"]
+    assert [i["outcome"] for i in items] == ["processed", "processed"]
+    planned = [i["new_path"] for i in items]
+    assert planned == ["Berserk/Berserk - Chapter 0077.cbz", "Berserk/Berserk - Chapter 0077 (Volume 02).cbz"]
+    assert [process_now(api, rel, "full")["new_path"] for rel in paths] == planned
+
+
 def test_rename_only_keeps_tags(api: httpx.Client, service: Service) -> None:
     rel = "Frieren/stale tags.cbz"
     result = process_now(api, rel, "rename")

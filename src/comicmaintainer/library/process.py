@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
@@ -61,6 +61,17 @@ def _no_stage(stage: Stage) -> None:
 
 
 @dataclass(frozen=True)
+class Claim:
+    """In a batch dry run: a name that a file of the batch keeps or would take, and its tags there."""
+
+    path: str  # the file's name now
+    tags: Tags
+
+
+_NO_CLAIMS: Mapping[str, Claim] = {}
+
+
+@dataclass(frozen=True)
 class Result:
     path: str
     outcome: Outcome
@@ -90,6 +101,7 @@ def process(
     mode: Mode = "full",
     force: bool = False,
     on_stage: Callable[[Stage], None] = _no_stage,
+    claims: Mapping[str, Claim] = _NO_CLAIMS,
 ) -> Result:
     """Normalize one archive. Never raises for a problem with the file: the Result says what happened.
 
@@ -105,12 +117,10 @@ def process(
         try:
             for _ in range(_PLANS - 1):
                 try:
-                    return _process_locked(
-                        rel, ctx, dry_run=dry_run, mode=mode, force=force, on_stage=on_stage
-                    )
+                    return _process_locked(rel, ctx, dry_run, mode, force, on_stage, claims)
                 except TakenByAnotherBook:
                     continue  # the next plan sees the book that took the name, and keeps apart from it
-            return _process_locked(rel, ctx, dry_run=dry_run, mode=mode, force=force, on_stage=on_stage)
+            return _process_locked(rel, ctx, dry_run, mode, force, on_stage, claims)
         except (ArchiveError, OSError) as exc:
             message = _one_line(exc)
             log.warning("%s: %s", rel, message)
@@ -121,7 +131,13 @@ def process(
 
 
 def _process_locked(
-    rel: str, ctx: Context, *, dry_run: bool, mode: Mode, force: bool, on_stage: Callable[[Stage], None]
+    rel: str,
+    ctx: Context,
+    dry_run: bool,
+    mode: Mode,
+    force: bool,
+    on_stage: Callable[[Stage], None],
+    claims: Mapping[str, Claim],
 ) -> Result:
     settings, store = ctx.settings, ctx.store
     source = resolve_inside(settings.watched_dir, rel)
@@ -139,7 +155,7 @@ def _process_locked(
         write_tags=mode != "rename",
         rename=mode != "normalize",
         target_extension=".cbz" if convert else None,
-        occupant=lambda taken: _tags_at(settings.watched_dir, taken),
+        occupant=lambda taken: _claimed_tags(claims, taken) or _tags_at(settings.watched_dir, taken),
     )
     before, after = asdict(plan.tags_before), asdict(plan.tags_after)
     if plan.needs_attention:
@@ -153,7 +169,7 @@ def _process_locked(
             _mark(ctx, rel, source, Status.PROCESSED, info)
         return Result(rel, "unchanged", tags_before=before, tags_after=after, dry_run=dry_run)
     if dry_run:
-        return _dry_run_result(rel, plan, info, ctx, before, after)
+        return _dry_run_result(rel, plan, info, ctx, before, after, claims)
     return _apply(rel, source, plan, info, ctx, convert=convert, on_stage=on_stage)
 
 
@@ -169,27 +185,32 @@ def _tags_at(root: Path, rel: str) -> Tags | None:
         return Tags()
 
 
-def reconcile_preview(results: list[Result]) -> list[Result]:
-    """A batch dry run: a second file planned onto a name another file of the batch keeps or takes
-    would be a duplicate. Files that keep their name claim it first; then renames in order."""
-    claimed: dict[str, str] = {}
+def reconcile_preview(results: list[Result], ctx: Context) -> list[Result]:
+    """A batch dry run, seen as the real run would see it. Files that keep their name claim it first,
+    then renames in order; a file planned onto a name another file of the batch claimed is planned
+    again against that file's planned tags: a duplicate of the same book, or kept apart from a
+    different one (the real run does the same against the file on disk)."""
     staying = [r for r in results if r.outcome in ("processed", "unchanged") and not r.new_path]
-    for r in staying:
-        claimed.setdefault(r.path, r.path)
+    claims = {r.path: _claim(r) for r in staying}
     out = []
     for r in results:
         if r.outcome == "processed" and r.new_path:
-            owner = claimed.setdefault(r.new_path, r.path)
-            if owner != r.path:
-                r = replace(
-                    r,
-                    outcome="duplicate",
-                    duplicate_of=r.new_path,
-                    new_path=None,
-                    message=f"would be a duplicate of {owner}, planned onto the same name",
-                )
+            claim = claims.get(r.new_path)
+            if claim is not None and claim.path != r.path:
+                r = process(r.path, ctx, dry_run=True, claims=claims)
+            if r.outcome == "processed":
+                claims.setdefault(r.new_path or r.path, _claim(r))
         out.append(r)
     return out
+
+
+def _claim(result: Result) -> Claim:
+    return Claim(result.path, Tags(**result.tags_after))
+
+
+def _claimed_tags(claims: Mapping[str, Claim], rel: str) -> Tags | None:
+    claim = claims.get(rel)
+    return claim.tags if claim is not None else None
 
 
 def _unchanged_since_processed(rel: str, source: Path, store: Store) -> bool:
@@ -396,19 +417,27 @@ def _move_to_duplicates(source: Path, rel: str, duplicate_dir: Path) -> Path:
 
 
 def _dry_run_result(
-    rel: str, plan: FilePlan, info: ArchiveInfo, ctx: Context, before: dict[str, Any], after: dict[str, Any]
+    rel: str,
+    plan: FilePlan,
+    info: ArchiveInfo,
+    ctx: Context,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    claims: Mapping[str, Claim],
 ) -> Result:
     target_rel = plan.new_rel_path or rel
-    taken = target_rel != rel and resolve_inside(ctx.settings.watched_dir, target_rel).exists()
-    if taken:
-        identical = _same_pages(info, resolve_inside(ctx.settings.watched_dir, target_rel))
+    root = ctx.settings.watched_dir
+    claim = claims.get(target_rel)
+    if target_rel != rel and (claim is not None or resolve_inside(root, target_rel).exists()):
+        holder = claim.path if claim is not None else target_rel  # the file with those pages now
         return Result(
             rel,
             "duplicate",
             tags_before=before,
             tags_after=after,
             duplicate_of=target_rel,
-            identical=identical,
+            identical=_same_pages(info, resolve_inside(root, holder)),
+            message=f"would be a duplicate of {holder}, planned onto the same name" if claim else None,
             dry_run=True,
         )
     new_path = target_rel if target_rel != rel else None

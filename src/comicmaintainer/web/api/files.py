@@ -224,8 +224,9 @@ def preview(request: Request, body: PreviewIn) -> dict[str, Any]:
     service = service_of(request)
     for rel in body.paths:
         existing_file(service, rel)
-    # Reconciled as a batch: two files planned onto one name show the second as a duplicate.
-    results = reconcile_preview([process(rel, service.ctx, dry_run=True) for rel in body.paths])
+    # Reconciled as a batch: a second file planned onto a name another file takes is a duplicate of
+    # the same book or kept apart from a different one, as the real run would do.
+    results = reconcile_preview([process(rel, service.ctx, dry_run=True) for rel in body.paths], service.ctx)
     return {"items": [result.to_json() for result in results]}
 
 
