@@ -13,7 +13,6 @@ from comicmaintainer.config import (
     Settings,
     load_settings,
     save_config,
-    settings_as_dict,
 )
 from comicmaintainer.domain.naming import NamingRules
 
@@ -223,15 +222,6 @@ def test_save_config_is_atomic_replace(env: dict[str, str]) -> None:
         assert json.load(old) == {"issue_padding": 1}
     assert settings.config_json.stat().st_ino != old_inode
     assert json.loads(settings.config_json.read_text(encoding="utf-8")) == {"issue_padding": 5}
-
-
-def test_settings_as_dict(env: dict[str, str]) -> None:
-    data = settings_as_dict(load_settings(env))
-    assert data["watched_dir"] == env["WATCHED_DIR"]
-    assert data["duplicate_dir"] is None
-    assert data["issue_padding"] == 4
-    assert set(data["editable"]) == set(EDITABLE_KEYS)
-    json.dumps(data)  # everything is JSON-ready
 
 
 def test_editable_keys_are_settings_fields() -> None:

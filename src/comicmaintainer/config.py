@@ -249,16 +249,6 @@ def restart_required(
     )
 
 
-def settings_as_dict(settings: Settings) -> dict[str, Any]:
-    """All settings as JSON-ready values (paths as strings), plus which keys the UI may edit."""
-    out: dict[str, Any] = {}
-    for field in dataclasses.fields(settings):
-        value = getattr(settings, field.name)
-        out[field.name] = str(value) if isinstance(value, Path) else value
-    out["editable"] = sorted(EDITABLE_KEYS)
-    return out
-
-
 def validate_startup(settings: Settings, port: int) -> list[str]:
     """Problems that stop the service from starting, one plain line each; empty when all is well."""
     problems = []
