@@ -63,3 +63,18 @@ def test_a_pin_is_not_replaced_by_a_search_and_the_cache_expires(tmp_path: Path)
         assert data.get("k1") == {"a": 1} and data.get("k2") is None
         assert data.purge_expired() == 1
         assert data.clear("Monster") and data.get_match("Monster") is None
+
+
+def test_a_match_and_a_pin_move_with_their_folder(tmp_path: Path) -> None:
+    with Store(tmp_path / "db.sqlite") as store:
+        data = MetadataStore(store)
+        for folder, status in [("Manga/Monster", "pinned"), ("Manga/Monster/Extras", "matched"),
+                               ("Manga/Monster 2", "matched"), ("Shelf/Monster", "needs_match")]:  # fmt: skip
+            data.save_match(SeriesMatch(folder, status, "anilist", "3", None, None, [], time.time()))
+        store.mark("Manga/Monster/Monster - Chapter 0001.cbz", status="processed")
+        store.move_prefix("Manga/Monster", "Shelf/Monster")
+        assert {m.folder: m.status for m in data.matches()} == {
+            "Shelf/Monster": "pinned",  # the moved pin wins over what was kept for the folder's new place
+            "Shelf/Monster/Extras": "matched",
+            "Manga/Monster 2": "matched",  # only the folder and what is under it moves
+        }

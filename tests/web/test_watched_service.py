@@ -7,6 +7,7 @@ import json
 import logging
 import shutil
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ import pytest
 from comicmaintainer.config import Settings
 from comicmaintainer.example_library import write_cbz
 from comicmaintainer.jobs.model import FINAL_STATUSES
-from comicmaintainer.library.store import Status
+from comicmaintainer.library.store import MetadataStore, SeriesMatch, Status
 from comicmaintainer.web.service import Service, build_service
 from tests.web.conftest import LiveServer
 from tests.web.test_sse import wait_until
@@ -95,6 +96,8 @@ def test_folder_renames_moves_and_deletes_reach_the_page_with_no_error(
         for n in range(1, chapters + 1):
             write_cbz(root / series / f"{series} ch {n}.cbz", seed=n + len(series))
     wait_until(lambda: all_processed(service), timeout=30)
+    pins = MetadataStore(service.store)
+    pins.save_match(SeriesMatch("Beta", "pinned", "anilist", "30", None, None, [], time.time()))
     others = service.bus.subscriber_count  # the service's own listeners (notifications)
     reader = EventReader(live_server(service.app))
     try:
@@ -103,6 +106,7 @@ def test_folder_renames_moves_and_deletes_reach_the_page_with_no_error(
         wait_until(lambda: bool(reader.changes("folder_renamed")), timeout=15)
         (root / "Beta").rename(root / "Gamma" / "Beta")  # a move into another folder, same name
         wait_until(lambda: len(reader.changes("folder_renamed")) == 2, timeout=15)
+        assert [(m.folder, m.source_id) for m in pins.matches("pinned")] == [("Gamma/Beta", "30")]
         shutil.rmtree(root / "Gamma" / "Beta")
         wait_until(lambda: bool(reader.changes("deleted")), timeout=15)
         # The vanished folder makes the watcher reconcile, which also processes Gamma's files, whose

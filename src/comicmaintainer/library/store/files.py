@@ -142,7 +142,9 @@ class Store(History):
     def move_prefix(self, old_folder: str, new_folder: str) -> int:
         """A folder was renamed: move every row under ``old_folder/`` below ``new_folder/``.
 
-        Rows already at a target path are replaced. Returns how many rows moved.
+        Rows already at a target path are replaced. Returns how many rows moved. A series' match or
+        pin (``series_matches``, kept by folder) moves with its folder in the same transaction: a
+        person's pin is their decision, and moving a folder must not undo it.
         """
         _check_folder_move(old_folder, new_folder)
         params = {"old": old_folder, "new": new_folder, "cut": len(old_folder) + 1, "now": time.time()}
@@ -162,6 +164,11 @@ class Store(History):
             conn.execute(
                 "UPDATE files SET duplicate_of = :new || substr(duplicate_of, :cut)"
                 " WHERE duplicate_of > :old || '/' AND duplicate_of < :old || '0'",
+                params,
+            )
+            conn.execute(
+                "UPDATE OR REPLACE series_matches SET folder = :new || substr(folder, :cut)"
+                " WHERE folder = :old OR (folder > :old || '/' AND folder < :old || '0')",
                 params,
             )
         return moved
