@@ -51,3 +51,36 @@ def test_choose_a_candidate_on_the_page_and_the_chapters_get_its_fields(serve: A
             )
             assert (tags["Writer"], tags["Year"], tags["Series"]) == ("Naoki Urasawa", "1994", "Monster")
         assert page.errors == []
+
+
+def test_preview_what_a_match_writes_then_match_the_series(serve: Any, open_page: Any) -> None:
+    with ExitStack() as stack:
+        fakes = {name: stack.enter_context(serving(Fake(name, catalogue()))) for name in SOURCES}
+        urls = {f"{name}_url": fake.url for name, fake in fakes.items()}
+        served = serve(series=1, per_series=1, metadata_manga_order="anilist", **urls)
+        chapter = served.root / "Berserk" / "Berserk - Chapter 0001.cbz"
+        make_cbz(chapter, seed=1)
+        served.service.scan()
+        before = chapter.read_bytes()
+        page = open_page(served.url)
+        page.click("#menu-button")
+        page.click("[data-open='dlg-metadata']")
+        page.wait_for_selector("#meta-folder option[value='Berserk']", state="attached")
+        page.select_option("#meta-folder", "Berserk")
+        page.click("#meta-preview")
+        row = page.locator(".meta-write", has_text="Berserk - Chapter 0001.cbz")
+        row.locator("dt", has_text="Writer").wait_for()
+        assert "(empty) → Kentaro Miura" in row.text_content()
+        assert page.text_content("#meta-status") == "Matched"  # looked up for the preview, and kept
+        assert chapter.read_bytes() == before  # a preview writes nothing
+
+        page.click("#meta-match")
+        with httpx.Client(base_url=served.url, timeout=10) as api:
+            job = api.get("/api/jobs").json()["jobs"][0]
+            assert job["kind"] == "match"
+            page.wait_for_function(
+                f"fetch('api/jobs/{job['id']}').then(r => r.json()).then(j => j.finished_at !== null)",
+                timeout=30_000,
+            )
+        assert fields_of(read_archive(chapter).comicinfo)["Writer"] == "Kentaro Miura"
+        assert page.errors == []

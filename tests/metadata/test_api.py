@@ -73,6 +73,29 @@ def test_match_job_then_choose_a_candidate_then_clear(api: httpx.Client, fakes: 
     assert cleared["status"] is None
 
 
+def test_preview_shows_what_a_match_would_write_and_writes_nothing(
+    api: httpx.Client, service: Service, fakes: dict[str, Fake]
+) -> None:
+    library = service.settings.watched_dir
+    before = {p: p.read_bytes() for p in library.rglob("*.cbz")}
+    answer = api.post("/api/metadata/preview", json={"folder": "Berserk"})
+    assert answer.status_code == 200
+    preview = answer.json()
+    assert preview["total"] == 2 and preview["match"]["status"] == "matched"  # found, and kept
+    chapters = preview["chapters"]
+    assert [c["path"] for c in chapters] == [f"Berserk/Berserk - Chapter {n:04d}.cbz" for n in (1, 2)]
+    assert all(c["dry_run"] and c["outcome"] == "processed" for c in chapters)
+    assert all(
+        c["tags_before"]["Writer"] is None and c["tags_after"]["Writer"] == "Kentaro Miura" for c in chapters
+    )
+    assert {p: p.read_bytes() for p in library.rglob("*.cbz")} == before  # nothing written
+
+    unsure = api.post("/api/metadata/preview", json={"folder": "Monster"}).json()
+    assert unsure["match"]["status"] == "needs_match"
+    assert all(c["outcome"] == "unchanged" and "needs a match" in c["message"] for c in unsure["chapters"])
+    assert api.post("/api/metadata/preview", json={"folder": "Nowhere"}).status_code == 404
+
+
 def test_bad_requests_get_one_plain_line(api: httpx.Client) -> None:
     missing = api.get("/api/metadata/series/detail", params={"folder": "Nope"})
     assert (

@@ -54,9 +54,10 @@ def chapters_of(settings: Settings, folder: str) -> list[str]:
 
 def match_folder(
     ctx: Context, service: MetadataService, folder: str, *, source: str | None = None,
-    pin: str | None = None, dry_run: bool = False,
+    pin: str | None = None, dry_run: bool = False, limit: int | None = None,
 ) -> dict[str, Any]:  # fmt: skip
-    """Pin (when ``pin`` is an id or address) or match the folder, then write every chapter."""
+    """Pin (when ``pin`` is an id or address) or match the folder, then write every chapter (the
+    first ``limit`` of them, in name order, when given; ``total`` says how many there are)."""
     if source is not None and source not in METADATA_SOURCES:
         raise MatchError(f"unknown source {source!r}; expected one of {', '.join(METADATA_SOURCES)}")
     if pin:
@@ -67,13 +68,11 @@ def match_folder(
             service.pin(folder, source, pin)
         except ValueError as exc:
             raise MatchError(str(exc)) from None
-    results = [
-        match_item(rel, ctx, service, dry_run=dry_run, source=source)
-        for rel in chapters_of(ctx.settings, folder)
-    ]
+    chapters = chapters_of(ctx.settings, folder)
+    results = [match_item(rel, ctx, service, dry_run=dry_run, source=source) for rel in chapters[:limit]]
     stored = service.data.get_match(folder)
     return {"folder": folder, "match": stored.to_json() if stored else None, "chapters": results,
-            "dry_run": dry_run}  # fmt: skip
+            "total": len(chapters), "dry_run": dry_run}  # fmt: skip
 
 
 __all__ = [

@@ -25,6 +25,9 @@ from comicmaintainer.library.store import FileList, Store
 from comicmaintainer.web.app import ApiError
 
 MAX_PATH = 4096
+# Files per preview (a file batch's, a series' match): it runs inside the request (static/dialogs.js
+# sends no more).
+MAX_PREVIEW = 50
 
 
 class ErrorBody(BaseModel):

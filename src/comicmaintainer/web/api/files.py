@@ -16,13 +16,12 @@ from comicmaintainer.library import edit, trash
 from comicmaintainer.library.process import Outcome, process, reconcile_preview
 from comicmaintainer.library.store import PER_PAGE_RANGE, FileQuery, FileRow, Status
 from comicmaintainer.web import thumbs
-from comicmaintainer.web.api import ERRORS, MAX_PATH, existing_file, service_of
+from comicmaintainer.web.api import ERRORS, MAX_PATH, MAX_PREVIEW, existing_file, service_of
 from comicmaintainer.web.api.jobs import JobOut, engine_call
 from comicmaintainer.web.app import ApiError
 
 router = APIRouter(prefix="/api", tags=["files"], responses=ERRORS)
 
-MAX_PREVIEW = 50  # files per preview: it runs inside the request (static/dialogs.js sends no more)
 # The job kind that runs each pipeline mode.
 MODE_KINDS: dict[str, JobKind] = {
     "full": JobKind.PROCESS,

@@ -16,12 +16,12 @@ from comicmaintainer.config import METADATA_KEYS, SECRET_KEYS, ConfigError, Sett
 from comicmaintainer.jobs.engine import JobError
 from comicmaintainer.jobs.model import JobSpec
 from comicmaintainer.library.store import JobKind
-from comicmaintainer.metadata.commands import MatchError, chapters_of, source_of
+from comicmaintainer.metadata.commands import MatchError, chapters_of, match_folder, source_of
 from comicmaintainer.metadata.covers import cover
 from comicmaintainer.metadata.job import service_for
 from comicmaintainer.metadata.model import SourceError
 from comicmaintainer.metadata.service import MetadataService
-from comicmaintainer.web.api import ERRORS, MAX_PATH, resolve, service_of
+from comicmaintainer.web.api import ERRORS, MAX_PATH, MAX_PREVIEW, resolve, service_of
 from comicmaintainer.web.app import ApiError
 
 # A source that is down, slow or refuses the key: 424 (the request depended on it), with its one-line reason.
@@ -71,6 +71,13 @@ class PinIn(FolderIn):
 
 class KindIn(FolderIn):
     kind: Literal["manga", "comics"] | None
+
+
+class WritesOut(BaseModel):
+    folder: str
+    match: SeriesOut | None
+    chapters: list[dict[str, Any]]
+    total: int
 
 
 class MatchJobIn(BaseModel):
@@ -173,6 +180,23 @@ def set_kind(request: Request, body: KindIn) -> dict[str, Any]:
     meta = _metadata(request)
     meta.set_kind(folder, body.kind)
     return _series(meta, folder)
+
+
+@router.post(
+    "/preview",
+    response_model=WritesOut,
+    summary=f"What a match would write into a series' first {MAX_PREVIEW} chapters (nothing is written)",
+)
+def preview_writes(request: Request, body: FolderIn) -> dict[str, Any]:
+    """The series is matched first when it has no match yet (the match is kept, as a job would keep
+    it); each chapter's fields are then planned as a ``match`` job would write them."""
+    folder = _folder(request, body.folder)
+    meta = _metadata(request)
+    try:
+        report = match_folder(service_of(request).ctx, meta, folder, dry_run=True, limit=MAX_PREVIEW)
+    except SourceError as exc:
+        raise ApiError(424, "source_failed", str(exc)) from None
+    return {**report, "match": _series(meta, folder) if report["match"] else None}
 
 
 @router.post("/match", status_code=201, summary="Start a match job over some series folders or all")

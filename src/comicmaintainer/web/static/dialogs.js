@@ -18,7 +18,7 @@ const TAG_GROUPS = [
   ["Cast and places", ["Characters", "Teams", "Locations", "MainCharacterOrTeam"]],
   ["Scan and review", ["ScanInformation", "Review", "CommunityRating"]],
 ];
-const MAX_PREVIEW = 50; // the server's bound (web/api/files.py MAX_PREVIEW)
+const MAX_PREVIEW = 50; // the server's bound (web/api/__init__.py MAX_PREVIEW)
 const LONG_FIELDS = new Set(["summary", "notes", "review"]);
 export const BATCH_FIELDS = ["Series", "Publisher", "Year", "Writer", "Volume", "Genre", "Penciller", "LanguageISO"];
 

@@ -1,5 +1,6 @@
 // The series metadata panel: a series' match and its source, its candidates (cover, year, summary)
-// to choose from, a pasted id or page address to pin, and "match" jobs (docs/API.md, Series metadata).
+// to choose from, a pasted id or page address to pin, a preview of what a match writes into each
+// chapter, and "match" jobs (docs/API.md, Series metadata).
 
 import { get, post } from "./api.js";
 import { $, el } from "./dom.js";
@@ -16,6 +17,7 @@ export class MetadataPanel {
     $("#meta-search").addEventListener("click", () => this.search());
     $("#meta-pin").addEventListener("click", () => this.pin($("#meta-pin-source").value, $("#meta-pin-id").value));
     $("#meta-clear").addEventListener("click", () => this.clear());
+    $("#meta-preview").addEventListener("click", () => this.preview());
     $("#meta-match").addEventListener("click", () => this.startJob({ folders: [this.folder] }));
     $("#meta-match-all").addEventListener("click", () => this.startJob({ all: true }));
     $("#meta-kind").addEventListener("change", () => this.setKind($("#meta-kind").value || null));
@@ -34,6 +36,7 @@ export class MetadataPanel {
 
   async show(folder) {
     this.folder = folder;
+    $("#meta-writes").replaceChildren();
     try {
       this.render(await get("/api/metadata/series/detail", { folder }));
     } catch (err) {
@@ -96,6 +99,35 @@ export class MetadataPanel {
     } catch (err) {
       toast(err.message, "error");
     }
+  }
+
+  // What a match job would write, chapter by chapter (a series not matched yet is looked up first).
+  async preview() {
+    const list = $("#meta-writes");
+    list.replaceChildren(el("li", { class: "muted", text: "Reading the chapters…" }));
+    try {
+      const answer = await post("/api/metadata/preview", { folder: this.folder });
+      if (answer.match) this.render(answer.match);
+      const items = answer.chapters.map((c) => this.writes(c));
+      if (answer.total > answer.chapters.length) {
+        items.push(el("li", { class: "muted", text: `and ${answer.total - answer.chapters.length} more chapters` }));
+      }
+      list.replaceChildren(...(items.length ? items : [el("li", { class: "muted", text: "No chapters in this folder." })]));
+    } catch (err) {
+      list.replaceChildren();
+      toast(err.message, "error");
+    }
+  }
+
+  writes(chapter) {
+    const name = el("strong", { text: chapter.path.split("/").pop() });
+    const fields = Object.entries(chapter.tags_after);
+    if (!fields.length) return el("li", { class: "meta-write" }, name, " – ", chapter.message || "nothing to write");
+    return el("li", { class: "meta-write" }, name,
+      el("dl", {}, ...fields.flatMap(([field, value]) => [
+        el("dt", { text: field }),
+        el("dd", { text: `${chapter.tags_before[field] ?? "(empty)"} → ${value}` }),
+      ])));
   }
 
   async clear() {
