@@ -14,19 +14,38 @@ from tests.metadata.conftest import SOURCES, catalogue
 from tests.metadata.fakes import Fake, serving
 
 
+def served_with_sources(stack: ExitStack, serve: Any) -> Any:
+    """The service with one chapter of an example series, its sources the fakes (AniList first)."""
+    fakes = {name: stack.enter_context(serving(Fake(name, catalogue()))) for name in SOURCES}
+    urls = {f"{name}_url": fake.url for name, fake in fakes.items()}
+    return serve(series=1, per_series=1, metadata_manga_order="anilist", **urls)
+
+
+def open_panel(page: Any, folder: str) -> None:
+    page.click("#menu-button")
+    page.click("[data-open='dlg-metadata']")
+    page.wait_for_selector(f"#meta-folder option[value='{folder}']", state="attached")
+    page.select_option("#meta-folder", folder)
+
+
+def wait_for_the_match_job(served: Any, page: Any) -> None:
+    with httpx.Client(base_url=served.url, timeout=10) as api:
+        job = api.get("/api/jobs").json()["jobs"][0]
+        assert job["kind"] == "match"
+        page.wait_for_function(
+            f"fetch('api/jobs/{job['id']}').then(r => r.json()).then(j => j.finished_at !== null)",
+            timeout=30_000,
+        )
+
+
 def test_choose_a_candidate_on_the_page_and_the_chapters_get_its_fields(serve: Any, open_page: Any) -> None:
     with ExitStack() as stack:
-        fakes = {name: stack.enter_context(serving(Fake(name, catalogue()))) for name in SOURCES}
-        urls = {f"{name}_url": fake.url for name, fake in fakes.items()}
-        served = serve(series=1, per_series=1, metadata_manga_order="anilist", **urls)
+        served = served_with_sources(stack, serve)
         for n in (1, 2):
             make_cbz(served.root / "Monster" / f"Monster - Chapter {n:04d}.cbz", seed=n)
         served.service.scan()
         page = open_page(served.url)
-        page.click("#menu-button")
-        page.click("[data-open='dlg-metadata']")
-        page.wait_for_selector("#meta-folder option[value='Monster']", state="attached")
-        page.select_option("#meta-folder", "Monster")
+        open_panel(page, "Monster")
         page.click("#meta-search")
         page.wait_for_selector(".meta-candidate img.meta-cover")
         assert page.locator(".meta-candidate").count() == 2
@@ -38,13 +57,7 @@ def test_choose_a_candidate_on_the_page_and_the_chapters_get_its_fields(serve: A
         choice.locator(".meta-choose").click()
         page.wait_for_function("document.querySelector('#meta-status').textContent === 'Pinned'")
         assert "Monster (1994)" in page.text_content("#meta-current")
-        with httpx.Client(base_url=served.url, timeout=10) as api:
-            job = api.get("/api/jobs").json()["jobs"][0]
-            assert job["kind"] == "match"
-            page.wait_for_function(
-                f"fetch('api/jobs/{job['id']}').then(r => r.json()).then(j => j.finished_at !== null)",
-                timeout=30_000,
-            )
+        wait_for_the_match_job(served, page)
         for n in (1, 2):
             tags = fields_of(
                 read_archive(served.root / "Monster" / f"Monster - Chapter {n:04d}.cbz").comicinfo
@@ -55,18 +68,13 @@ def test_choose_a_candidate_on_the_page_and_the_chapters_get_its_fields(serve: A
 
 def test_preview_what_a_match_writes_then_match_the_series(serve: Any, open_page: Any) -> None:
     with ExitStack() as stack:
-        fakes = {name: stack.enter_context(serving(Fake(name, catalogue()))) for name in SOURCES}
-        urls = {f"{name}_url": fake.url for name, fake in fakes.items()}
-        served = serve(series=1, per_series=1, metadata_manga_order="anilist", **urls)
+        served = served_with_sources(stack, serve)
         chapter = served.root / "Berserk" / "Berserk - Chapter 0001.cbz"
         make_cbz(chapter, seed=1)
         served.service.scan()
         before = chapter.read_bytes()
         page = open_page(served.url)
-        page.click("#menu-button")
-        page.click("[data-open='dlg-metadata']")
-        page.wait_for_selector("#meta-folder option[value='Berserk']", state="attached")
-        page.select_option("#meta-folder", "Berserk")
+        open_panel(page, "Berserk")
         page.click("#meta-preview")
         row = page.locator(".meta-write", has_text="Berserk - Chapter 0001.cbz")
         row.locator("dt", has_text="Writer").wait_for()
@@ -75,12 +83,6 @@ def test_preview_what_a_match_writes_then_match_the_series(serve: Any, open_page
         assert chapter.read_bytes() == before  # a preview writes nothing
 
         page.click("#meta-match")
-        with httpx.Client(base_url=served.url, timeout=10) as api:
-            job = api.get("/api/jobs").json()["jobs"][0]
-            assert job["kind"] == "match"
-            page.wait_for_function(
-                f"fetch('api/jobs/{job['id']}').then(r => r.json()).then(j => j.finished_at !== null)",
-                timeout=30_000,
-            )
+        wait_for_the_match_job(served, page)
         assert fields_of(read_archive(chapter).comicinfo)["Writer"] == "Kentaro Miura"
         assert page.errors == []
