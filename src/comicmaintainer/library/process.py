@@ -106,6 +106,7 @@ def process(
     """Normalize one archive. Never raises for a problem with the file: the Result says what happened.
 
     `on_stage` hears "reading", "tagging", "renaming" as the file goes through them (for job progress).
+    `claims` (a batch dry run, see `reconcile_preview`) are names the batch takes, seen as taken.
     """
     root = ctx.settings.watched_dir
     try:
