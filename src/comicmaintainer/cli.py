@@ -17,7 +17,8 @@ from comicmaintainer.domain.naming import NamingRules
 from comicmaintainer.domain.plan import describe_name
 from comicmaintainer.library import undo as undo_module
 from comicmaintainer.library.locks import LibraryPresence
-from comicmaintainer.library.process import Context, Result, process, reconcile_preview
+from comicmaintainer.library.preview import reconcile_preview
+from comicmaintainer.library.process import Context, Result, process
 from comicmaintainer.library.recovery import recover
 from comicmaintainer.library.scanner import scan, walk_archives
 from comicmaintainer.library.store import Store

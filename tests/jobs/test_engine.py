@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -143,19 +144,22 @@ def test_bad_requests_are_plain_job_errors(engine: JobEngine) -> None:
 def test_cancel_leaves_queued_items_unrun(engine: JobEngine, ctx: Context, watched: Path) -> None:
     paths = library(watched, 12)
     job = engine.submit(JobSpec("process", "selected", tuple(paths)))
-    # Hold the first file's lock so the first worker is stuck in flight on it when we cancel.
+    # Hold the first three files' locks, so that each of the 3 workers is stuck in flight on one of
+    # them when we cancel (unheld, the workers could finish any number of files before the cancel).
     release = threading.Event()
     held = threading.Event()
 
     def hold() -> None:
-        with ctx.locks.hold(paths[0]):
+        with ExitStack() as stack:
+            for rel in paths[:3]:
+                stack.enter_context(ctx.locks.hold(rel))
             held.set()
             release.wait(10)
 
     threading.Thread(target=hold).start()
     held.wait(5)
     engine.start()
-    wait_for(lambda: engine.get(job["id"])["current_file"] is not None)
+    wait_for(lambda: [i["status"] for i in engine.items(job["id"])].count("reading") == 3)
 
     cancelled = engine.cancel(job["id"])
     assert cancelled["status"] == "cancelled" and cancelled["finished_at"] is None
@@ -164,9 +168,8 @@ def test_cancel_leaves_queued_items_unrun(engine: JobEngine, ctx: Context, watch
 
     statuses = [i["status"] for i in engine.items(job["id"])]
     assert done["status"] == "cancelled"
-    assert statuses.count("cancelled") >= 12 - 3  # at most one item per worker was in flight
-    assert statuses[0] == "done"  # the in-flight item finished cleanly
-    assert done["processed"] == 12 - statuses.count("cancelled")
+    assert statuses == ["done"] * 3 + ["cancelled"] * 9  # the items in flight finished cleanly
+    assert done["processed"] == 3
     for rel, status in zip(paths, statuses, strict=True):
         assert (watched / rel).exists() == (status == "cancelled")
     assert engine.cancel(job["id"])["status"] == "cancelled"  # cancelling again changes nothing

@@ -106,7 +106,7 @@ def process(
     """Normalize one archive. Never raises for a problem with the file: the Result says what happened.
 
     `on_stage` hears "reading", "tagging", "renaming" as the file goes through them (for job progress).
-    `claims` (a batch dry run, see `reconcile_preview`) are names the batch takes, seen as taken.
+    `claims` (a batch dry run, see `library.preview`) are names the batch takes, seen as taken.
     """
     root = ctx.settings.watched_dir
     try:
@@ -170,7 +170,7 @@ def _process_locked(
             _mark(ctx, rel, source, Status.PROCESSED, info)
         return Result(rel, "unchanged", tags_before=before, tags_after=after, dry_run=dry_run)
     if dry_run:
-        return _dry_run_result(rel, plan, info, ctx, before, after, claims)
+        return _dry_run_result(rel, plan, info, ctx, claims)
     return _apply(rel, source, plan, info, ctx, convert=convert, on_stage=on_stage)
 
 
@@ -184,29 +184,6 @@ def _tags_at(root: Path, rel: str) -> Tags | None:
         return tags_from_metadata(read_archive(target).metadata)
     except (ArchiveError, OSError):
         return Tags()
-
-
-def reconcile_preview(results: list[Result], ctx: Context) -> list[Result]:
-    """A batch dry run, seen as the real run would see it. Files that keep their name claim it first,
-    then renames in order; a file planned onto a name another file of the batch claimed is planned
-    again against that file's planned tags: a duplicate of the same book, or kept apart from a
-    different one (the real run does the same against the file on disk)."""
-    staying = [r for r in results if r.outcome in ("processed", "unchanged") and not r.new_path]
-    claims = {r.path: _claim(r) for r in staying}
-    out = []
-    for r in results:
-        if r.outcome == "processed" and r.new_path:
-            claim = claims.get(r.new_path)
-            if claim is not None and claim.path != r.path:
-                r = process(r.path, ctx, dry_run=True, claims=claims)
-            if r.outcome == "processed":
-                claims.setdefault(r.new_path or r.path, _claim(r))
-        out.append(r)
-    return out
-
-
-def _claim(result: Result) -> Claim:
-    return Claim(result.path, Tags(**result.tags_after))
 
 
 def _claimed_tags(claims: Mapping[str, Claim], rel: str) -> Tags | None:
@@ -418,14 +395,9 @@ def _move_to_duplicates(source: Path, rel: str, duplicate_dir: Path) -> Path:
 
 
 def _dry_run_result(
-    rel: str,
-    plan: FilePlan,
-    info: ArchiveInfo,
-    ctx: Context,
-    before: dict[str, Any],
-    after: dict[str, Any],
-    claims: Mapping[str, Claim],
+    rel: str, plan: FilePlan, info: ArchiveInfo, ctx: Context, claims: Mapping[str, Claim]
 ) -> Result:
+    before, after = asdict(plan.tags_before), asdict(plan.tags_after)
     target_rel = plan.new_rel_path or rel
     root = ctx.settings.watched_dir
     claim = claims.get(target_rel)

@@ -13,7 +13,8 @@ from pydantic import BaseModel, Field
 from comicmaintainer.archive.errors import ArchiveError
 from comicmaintainer.jobs.model import JobKind, JobSpec
 from comicmaintainer.library import edit, trash
-from comicmaintainer.library.process import Outcome, process, reconcile_preview
+from comicmaintainer.library.preview import reconcile_preview
+from comicmaintainer.library.process import Outcome, process
 from comicmaintainer.library.store import PER_PAGE_RANGE, FileQuery, FileRow, Status
 from comicmaintainer.web import thumbs
 from comicmaintainer.web.api import ERRORS, MAX_PATH, MAX_PREVIEW, existing_file, service_of
