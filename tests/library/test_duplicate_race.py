@@ -8,7 +8,6 @@ aside exactly as it came, and history must say only what really happened.
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 from comicmaintainer.archive.reader import read_archive
@@ -16,18 +15,9 @@ from comicmaintainer.config import load_settings, save_config
 from comicmaintainer.library.store import Action
 from comicmaintainer.web.service import build_service
 from tests.archive_factory import make_cbz, page_hashes
+from tests.waiting import wait_for
 
 PAIRS = 8
-
-
-def wait_until(predicate, timeout: float, what: str):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_racing_versions_of_one_chapter_loser_is_set_aside_byte_identical(tmp_path: Path) -> None:
@@ -47,7 +37,7 @@ def test_racing_versions_of_one_chapter_loser_is_set_aside_byte_identical(tmp_pa
     try:
         for folder in sorted({rel.split("/")[0] for rel in originals}):
             os.rename(staging / folder, watched / folder)  # both versions arrive in the same instant
-        wait_until(lambda: _all_settled(service), 60, "the watcher's job to finish")
+        wait_for(lambda: _all_settled(service), 60, "the watcher's job to finish")
         actions = service.store.list_actions(1000)
     finally:
         service.stop()

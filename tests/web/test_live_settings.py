@@ -32,6 +32,7 @@ from comicmaintainer.logs import setup_logging
 from comicmaintainer.web.service import Service, build_service
 from tests.archive_factory import make_cbz
 from tests.fixture_files import rar_path
+from tests.waiting import wait_for
 
 # Which test below proves each editable setting live. A new setting must be added here (with a test)
 # or be declared ``live=False`` in config.EDITABLE_KEYS, which the page and API then report.
@@ -96,16 +97,6 @@ def drop(service: Service, tmp_path: Path, rel: str, seed: int = 0) -> float:
     at = time.time()
     os.rename(staged, target)
     return at
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def processed_paths(client: httpx.Client) -> list[str]:
